@@ -1,0 +1,183 @@
+"""Activation functions: forward, backward (a VJP), derivative and one-sample Jacobian.
+
+An elementwise activation :math:`a = f(z)` has a *diagonal* Jacobian,
+
+.. math::  \\frac{\\partial a}{\\partial z} = \\operatorname{diag}(f'(z)),
+
+so its vector-Jacobian product is a Hadamard product: :math:`\\partial L/\\partial z =
+f'(z) \\odot \\partial L/\\partial a`.  Softmax is not elementwise; its Jacobian is
+:math:`\\operatorname{diag}(s) - s s^\\top` and its VJP is :math:`s \\odot (g - (g^\\top s)\\mathbf 1)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_float_array, check_finite, check_rank
+from .module import Module
+
+__all__ = ["ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "sigmoid", "softmax", "log_softmax"]
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """Numerically stable logistic function :math:`\\sigma(z) = 1/(1+e^{-z})`, any shape.
+
+    Evaluated as :math:`1/(1+e^{-|z|})` for :math:`z \\ge 0` and :math:`e^{-|z|}/(1+e^{-|z|})`
+    otherwise, so ``exp`` never overflows: finite for every finite input, exactly 0 or 1 only
+    where float rounding makes it so.
+    """
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+
+
+def log_softmax(z: np.ndarray) -> np.ndarray:
+    """Stable :math:`\\log \\operatorname{softmax}(z)` along the last axis: :math:`z - m - \\log\\sum e^{z-m}`, :math:`m=\\max z`."""
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Stable softmax along the last axis: :math:`e^{z-m}/\\sum e^{z-m}` with :math:`m=\\max z` (no overflow)."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class _Elementwise(Module):
+    """Shared machinery of elementwise activations: ``backward(g) = f'(z) * g``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+    def _input(self, z, what: str) -> np.ndarray:
+        z = as_float_array(z, f"{self!r}.{what}")
+        check_finite(z, f"{self!r}.{what}")
+        return z
+
+    def forward(self, z) -> np.ndarray:
+        """Apply the activation elementwise; ``z`` may have any shape."""
+        z = self._input(z, "forward")
+        self._z = z
+        self._out = self._f(z)
+        return self._out
+
+    def backward(self, grad_out) -> np.ndarray:
+        """Return :math:`f'(z) \\odot G`, same shape as ``z``."""
+        self._require_forward("_z")
+        g = self._check_grad_shape(grad_out, self._z.shape)
+        return g * self._fprime_from_cache()
+
+    def derivative(self, z) -> np.ndarray:
+        """Elementwise :math:`f'(z)`, same shape as ``z``."""
+        z = self._input(z, "derivative")
+        return self._fprime(z, self._f(z))
+
+    def jacobian(self, z) -> np.ndarray:
+        """One sample's Jacobian :math:`\\operatorname{diag}(f'(z))`, shape ``(n, n)`` for ``z`` of shape ``(n,)``."""
+        z = self._input(z, "jacobian")
+        check_rank(z, (1,), f"{self!r}.jacobian", "(n,) — one sample")
+        return np.diag(self._fprime(z, self._f(z)))
+
+    def _fprime_from_cache(self) -> np.ndarray:
+        return self._fprime(self._z, self._out)
+
+    _z = None
+    _out = None
+
+
+class ReLU(_Elementwise):
+    """:math:`\\operatorname{relu}(z) = \\max(z, 0)`, with :math:`\\operatorname{relu}'(z) = [z > 0]`.
+
+    The derivative at exactly ``z = 0`` is taken to be 0, as PyTorch does.
+    """
+
+    @staticmethod
+    def _f(z):
+        return np.maximum(z, 0.0)
+
+    @staticmethod
+    def _fprime(z, out):
+        return (z > 0).astype(z.dtype)
+
+    def backward(self, grad_out) -> np.ndarray:
+        """Return :math:`[z > 0] \\odot G` (zero where ``z <= 0``)."""
+        self._require_forward("_z")
+        g = self._check_grad_shape(grad_out, self._z.shape)
+        return np.where(self._z > 0, g, 0.0).astype(np.result_type(g, self._z), copy=False)
+
+
+class Sigmoid(_Elementwise):
+    """:math:`\\sigma(z) = 1/(1+e^{-z})`, with :math:`\\sigma'(z) = \\sigma(z)(1-\\sigma(z))` (stable form)."""
+
+    @staticmethod
+    def _f(z):
+        return sigmoid(z)
+
+    @staticmethod
+    def _fprime(z, out):
+        return out * (1.0 - out)
+
+
+class Tanh(_Elementwise):
+    """:math:`\\tanh z`, with :math:`\\tanh'(z) = 1 - \\tanh^2 z`."""
+
+    @staticmethod
+    def _f(z):
+        return np.tanh(z)
+
+    @staticmethod
+    def _fprime(z, out):
+        return 1.0 - out * out
+
+
+class Identity(_Elementwise):
+    """:math:`f(z) = z`, with :math:`f'(z) = 1` (a linear output layer)."""
+
+    @staticmethod
+    def _f(z):
+        return z
+
+    @staticmethod
+    def _fprime(z, out):
+        return np.ones_like(z)
+
+    def backward(self, grad_out) -> np.ndarray:
+        """Return ``G`` unchanged."""
+        self._require_forward("_z")
+        return self._check_grad_shape(grad_out, self._z.shape)
+
+
+class Softmax(Module):
+    """Softmax along the last axis: :math:`s_i = e^{z_i} / \\sum_j e^{z_j}` (stable form).
+
+    Not elementwise, so there is no ``derivative``; :meth:`jacobian` gives the full matrix
+    :math:`\\partial s / \\partial z = \\operatorname{diag}(s) - s s^\\top` and :meth:`backward` its
+    VJP :math:`s \\odot (g - (g^\\top s)\\,\\mathbf 1)` per row, without forming it.
+    """
+
+    _s = None
+
+    def __repr__(self) -> str:
+        return "Softmax()"
+
+    def _input(self, z, what: str, ranks=(1, 2)) -> np.ndarray:
+        z = as_float_array(z, f"Softmax().{what}")
+        check_rank(z, ranks, f"Softmax().{what}", "(batch, classes)" if len(ranks) > 1 else "(n,) — one sample")
+        check_finite(z, f"Softmax().{what}")
+        return z
+
+    def forward(self, z) -> np.ndarray:
+        """Softmax of each row of ``z`` (shape ``(B, C)`` or ``(C,)``)."""
+        self._s = softmax(self._input(z, "forward"))
+        return self._s
+
+    def backward(self, grad_out) -> np.ndarray:
+        """Return :math:`s \\odot (G - \\operatorname{rowsum}(G \\odot s))`, shape of ``z``."""
+        self._require_forward("_s")
+        g = self._check_grad_shape(grad_out, self._s.shape)
+        s = self._s
+        return s * (g - (g * s).sum(axis=-1, keepdims=True))
+
+    def jacobian(self, z) -> np.ndarray:
+        """One sample's Jacobian :math:`\\operatorname{diag}(s) - s s^\\top`, shape ``(n, n)``."""
+        s = softmax(self._input(z, "jacobian", ranks=(1,)))
+        return np.diag(s) - np.outer(s, s)

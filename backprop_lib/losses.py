@@ -1,0 +1,234 @@
+"""Loss functions, each matching the PyTorch class of the same name (reduction ``"mean"``).
+
+Protocol: ``forward(pred, target) -> float`` keeps what it needs; ``backward() -> dL/dpred``
+(same shape as ``pred``).  Every loss accepts ``reduction="mean"`` (PyTorch's default) or
+``"sum"``; :class:`MSELoss` also accepts ``"half_sum"``, the seeds' :math:`\\tfrac12\\lVert y-a\\rVert^2`
+(summed over the batch).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import as_float_array, check_finite, check_rank, check_same_shape
+from .activations import log_softmax, sigmoid, softmax
+
+__all__ = [
+    "MSELoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "CategoricalCrossEntropy",
+    "softmax_cross_entropy_grad",
+]
+
+LOG_CLAMP = -100.0
+"""PyTorch's ``BCELoss`` clamps each log at -100 so that ``p = 0`` or ``1`` gives a finite loss."""
+BCE_GRAD_EPS = 1e-12
+"""PyTorch's ``BCELoss`` backward divides by ``max(p (1 - p), 1e-12)``."""
+
+
+class _Loss:
+    """Shared parts: reduction and input checks."""
+
+    _reductions = ("mean", "sum")
+
+    def __init__(self, reduction: str = "mean"):
+        if reduction not in self._reductions:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {self._reductions}, got {reduction!r}")
+        self.reduction = reduction
+        self._grad = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+    def __call__(self, pred, target) -> float:
+        return self.forward(pred, target)
+
+    def _pair(self, pred, target):
+        who = f"{self!r}.forward"
+        pred = as_float_array(pred, who)
+        target = as_float_array(target, who, dtype=pred.dtype)
+        check_same_shape(pred, target, who)
+        check_finite(pred, who, "prediction")
+        check_finite(target, who, "target")
+        return pred, target
+
+    def _reduce(self, elementwise: np.ndarray, count: int) -> tuple[float, float]:
+        """Return (loss, scale) where scale multiplies the elementwise gradient."""
+        total = float(elementwise.sum())
+        if self.reduction == "mean":
+            return total / count, 1.0 / count
+        return total, 1.0
+
+    def backward(self) -> np.ndarray:
+        """Gradient of the last ``forward``'s loss with respect to ``pred`` (same shape)."""
+        if self._grad is None:
+            raise RuntimeError(f"{self!r}.backward called before forward")
+        return self._grad
+
+
+def _check_probabilities(p: np.ndarray, who: str, what: str) -> None:
+    if p.size and (p.min() < 0.0 or p.max() > 1.0):
+        raise ValueError(f"{who}: {what} must lie in [0, 1], got values in [{p.min():.6g}, {p.max():.6g}] (shape {p.shape})")
+
+
+class MSELoss(_Loss):
+    """Mean squared error.
+
+    .. math::  L = \\frac{1}{N}\\sum_{k} (p_k - y_k)^2, \\qquad \\frac{\\partial L}{\\partial p} = \\frac{2}{N}(p - y),
+
+    with :math:`N` the number of elements (``reduction="mean"``). ``"sum"`` drops the
+    :math:`1/N`; ``"half_sum"`` is :math:`\\tfrac12\\sum_k (p_k-y_k)^2` with gradient :math:`p - y`
+    (the per-sample :math:`E = \\tfrac12\\lVert y - a\\rVert^2` of the seeds, summed over the batch).
+
+    Parameters of ``forward``: ``pred`` and ``target`` of the same shape (any rank).
+    """
+
+    _reductions = ("mean", "sum", "half_sum")
+
+    def forward(self, pred, target) -> float:
+        pred, target = self._pair(pred, target)
+        diff = pred - target
+        if self.reduction == "half_sum":
+            self._grad = diff
+            return 0.5 * float((diff * diff).sum())
+        loss, scale = self._reduce(diff * diff, diff.size)
+        self._grad = (2.0 * scale) * diff
+        return loss
+
+
+class BCELoss(_Loss):
+    """Binary cross-entropy on probabilities, exactly as ``torch.nn.BCELoss``.
+
+    .. math::  \\ell_k = -\\big(y_k \\max(\\log p_k, -100) + (1-y_k)\\max(\\log(1-p_k), -100)\\big),
+               \\qquad L = \\frac1N\\sum_k \\ell_k,
+
+    .. math::  \\frac{\\partial L}{\\partial p_k} = \\frac{1}{N}\\,\\frac{p_k - y_k}{\\max(p_k(1-p_k),\\,10^{-12})}.
+
+    ``pred`` and ``target``: same shape, values in :math:`[0, 1]` (anything else raises).
+    """
+
+    def forward(self, pred, target) -> float:
+        pred, target = self._pair(pred, target)
+        who = f"{self!r}.forward"
+        _check_probabilities(pred, who, "prediction (probabilities)")
+        _check_probabilities(target, who, "target")
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(pred), LOG_CLAMP)
+            log_1mp = np.maximum(np.log1p(-pred), LOG_CLAMP)
+        elementwise = -(target * log_p + (1.0 - target) * log_1mp)
+        loss, scale = self._reduce(elementwise, pred.size)
+        self._grad = scale * (pred - target) / np.maximum(pred * (1.0 - pred), BCE_GRAD_EPS)
+        return loss
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Sigmoid followed by binary cross-entropy, fused and stable (``torch.nn.BCEWithLogitsLoss``).
+
+    .. math::  \\ell_k = \\max(x_k, 0) - x_k y_k + \\log(1 + e^{-|x_k|}), \\qquad
+               \\frac{\\partial L}{\\partial x} = \\frac1N(\\sigma(x) - y).
+
+    ``pred`` are logits (any real number), ``target`` in :math:`[0, 1]`, same shape.
+    """
+
+    def forward(self, pred, target) -> float:
+        x, target = self._pair(pred, target)
+        _check_probabilities(target, f"{self!r}.forward", "target")
+        elementwise = np.maximum(x, 0.0) - x * target + np.log1p(np.exp(-np.abs(x)))
+        loss, scale = self._reduce(elementwise, x.size)
+        self._grad = scale * (sigmoid(x) - target)
+        return loss
+
+
+def _one_hot_targets(target, batch: int, classes: int, who: str, dtype) -> np.ndarray:
+    """Class indices of shape ``(B,)`` or a ``(B, C)`` target distribution -> ``(B, C)`` array."""
+    t = np.asarray(target)
+    if t.ndim == 1:
+        if t.shape[0] != batch:
+            raise ValueError(f"{who}: class-index target must have shape ({batch},) to match prediction ({batch}, {classes}), got {t.shape}")
+        if t.dtype.kind == "f":
+            if not np.all(np.isfinite(t)) or not np.all(t == np.round(t)):
+                raise ValueError(f"{who}: class-index target of shape {t.shape} must hold whole numbers, got {t!r}")
+            t = t.astype(np.int64)
+        elif t.dtype.kind not in "iu":
+            raise ValueError(f"{who}: class-index target must be integers, got dtype {t.dtype}")
+        if t.size and (t.min() < 0 or t.max() >= classes):
+            raise ValueError(f"{who}: class index out of range: targets must lie in [0, {classes - 1}] for {classes} classes, got values in [{t.min()}, {t.max()}]")
+        onehot = np.zeros((batch, classes), dtype=dtype)
+        onehot[np.arange(batch), t] = 1.0
+        return onehot
+    if t.ndim == 2:
+        if t.shape != (batch, classes):
+            raise ValueError(f"{who}: one-hot/probability target must have shape ({batch}, {classes}) like the prediction, got {t.shape}")
+        t = as_float_array(t, who, dtype=dtype)
+        check_finite(t, who, "target")
+        _check_probabilities(t, who, "target probabilities")
+        return t
+    raise ValueError(f"{who}: target must be class indices of shape ({batch},) or a ({batch}, {classes}) array, got shape {t.shape}")
+
+
+def _class_pair(loss: _Loss, pred, target):
+    who = f"{loss!r}.forward"
+    pred = as_float_array(pred, who)
+    check_rank(pred, (2,), who, "(batch, classes)")
+    check_finite(pred, who, "prediction")
+    batch, classes = pred.shape
+    return pred, _one_hot_targets(target, batch, classes, who, pred.dtype)
+
+
+class CrossEntropyLoss(_Loss):
+    """Softmax + cross-entropy on **logits**, like ``torch.nn.CrossEntropyLoss``.
+
+    ``pred``: logits, shape ``(B, C)``. ``target``: class indices, shape ``(B,)`` with values in
+    ``[0, C)``, or a one-hot / probability matrix of shape ``(B, C)``.
+
+    .. math::  L = -\\frac1B \\sum_s \\sum_c y_{sc} \\log \\operatorname{softmax}(x_s)_c, \\qquad
+               \\frac{\\partial L}{\\partial x} = \\frac1B\\,(\\operatorname{softmax}(x) - Y).
+    """
+
+    def forward(self, pred, target) -> float:
+        x, onehot = _class_pair(self, pred, target)
+        loss, scale = self._reduce(-(onehot * log_softmax(x)), x.shape[0])
+        self._grad = scale * (softmax(x) - onehot)
+        return loss
+
+
+class CategoricalCrossEntropy(_Loss):
+    """Cross-entropy on **probabilities** (the seeds' softmax-then-loss form).
+
+    ``pred``: probabilities, shape ``(B, C)``, values in :math:`[0, 1]`. ``target``: class indices
+    ``(B,)`` or one-hot ``(B, C)``. Logs are clamped at -100 like ``BCELoss``.
+
+    .. math::  L = -\\frac1B \\sum_s \\sum_c y_{sc} \\log p_{sc}, \\qquad
+               \\frac{\\partial L}{\\partial p_{sc}} = -\\frac1B\\,\\frac{y_{sc}}{p_{sc}}
+
+    (with :math:`p` floored at :math:`10^{-12}` in the division).
+    """
+
+    def forward(self, pred, target) -> float:
+        p, onehot = _class_pair(self, pred, target)
+        _check_probabilities(p, f"{self!r}.forward", "prediction (probabilities)")
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(p), LOG_CLAMP)
+        loss, scale = self._reduce(-(onehot * log_p), p.shape[0])
+        self._grad = -scale * onehot / np.maximum(p, BCE_GRAD_EPS)
+        return loss
+
+
+def softmax_cross_entropy_grad(probs, target) -> np.ndarray:
+    """Fused gradient of mean cross-entropy with respect to the **logits**, from softmax outputs.
+
+    .. math::  \\frac{\\partial L}{\\partial z} = \\frac1B\\,(p - Y),
+
+    where ``probs`` (shape ``(B, C)``) is :math:`p = \\operatorname{softmax}(z)` and ``target`` is
+    class indices ``(B,)`` or one-hot ``(B, C)``.  This is the "combined softmax + loss"
+    backward of seed 002; :class:`Softmax` then :class:`CategoricalCrossEntropy` gives the same
+    numbers the long way.
+    """
+    who = "softmax_cross_entropy_grad"
+    p = as_float_array(probs, who)
+    check_rank(p, (2,), who, "(batch, classes)")
+    check_finite(p, who, "probabilities")
+    onehot = _one_hot_targets(target, p.shape[0], p.shape[1], who, p.dtype)
+    return (p - onehot) / p.shape[0]

@@ -1,0 +1,188 @@
+"""Matrix calculus in NumPy: column-stacking ``vec``, the commutation matrix, numerical
+Jacobians and gradient checking.
+
+Conventions (the book's, stated once):
+
+* :math:`\\operatorname{vec}(X)` stacks the **columns** of ``X`` (``reshape(-1, order="F")``).
+  NumPy's default row-major reshape stacks rows instead, which silently turns
+  :math:`a^\\top \\otimes I` into :math:`I \\otimes a^\\top`.
+* Jacobians are in numerator layout: :math:`J = \\partial \\operatorname{vec} F / \\partial
+  \\operatorname{vec} X` has one **row per output** and one column per input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ._validation import as_float_array
+
+__all__ = ["vec", "unvec", "commutation_matrix", "numerical_jacobian", "gradcheck", "GradcheckError"]
+
+
+def vec(X) -> np.ndarray:
+    """Stack the columns of ``X`` into one vector.
+
+    .. math::  \\operatorname{vec}(X) = (x_{11}, \\dots, x_{m1}, x_{12}, \\dots, x_{mn})^\\top
+
+    Parameters
+    ----------
+    X : array_like, shape (m, n) (a vector is returned as is)
+
+    Returns
+    -------
+    ndarray, shape (m * n,)
+    """
+    X = np.asarray(X)
+    if X.ndim > 2:
+        raise ValueError(f"vec: expected a matrix or vector, got shape {X.shape}")
+    return X.reshape(-1, order="F")
+
+
+def unvec(v, shape: tuple[int, int]) -> np.ndarray:
+    """Inverse of :func:`vec`: refill a matrix of ``shape`` column by column.
+
+    Parameters
+    ----------
+    v : array_like, shape (m * n,)
+    shape : (m, n)
+    """
+    v = np.asarray(v)
+    m, n = shape
+    if v.ndim != 1 or v.size != m * n:
+        raise ValueError(f"unvec: expected a vector of length {m}*{n}={m * n} for shape {shape}, got shape {v.shape}")
+    return v.reshape((m, n), order="F")
+
+
+def commutation_matrix(m: int, n: int) -> np.ndarray:
+    """The :math:`mn \\times mn` permutation :math:`K_{mn}` with :math:`K_{mn}\\operatorname{vec}(A) = \\operatorname{vec}(A^\\top)` for every :math:`m \\times n` matrix ``A``.
+
+    Entry :math:`(i + j m)` of :math:`\\operatorname{vec}(A)` is :math:`a_{ij}`; it goes to position
+    :math:`(j + i n)` of :math:`\\operatorname{vec}(A^\\top)`.
+
+    Returns
+    -------
+    ndarray, shape (m * n, m * n), entries 0 and 1
+    """
+    for name, value in (("m", m), ("n", n)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"commutation_matrix: {name} must be a positive integer, got {value!r}")
+    K = np.zeros((m * n, m * n))
+    i, j = np.meshgrid(np.arange(m), np.arange(n), indexing="ij")
+    K[(j + i * n).ravel(), (i + j * m).ravel()] = 1.0
+    return K
+
+
+def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference Jacobian of ``f`` at ``x`` in numerator layout over ``vec``.
+
+    .. math::  J_{:,k} = \\frac{\\operatorname{vec} f(x + \\varepsilon e_k) - \\operatorname{vec} f(x - \\varepsilon e_k)}{2\\varepsilon},
+
+    where :math:`e_k` perturbs entry :math:`k` of :math:`\\operatorname{vec}(x)` (column-major).
+    The error is :math:`O(\\varepsilon^2)` plus rounding :math:`O(u/\\varepsilon)`.
+
+    Parameters
+    ----------
+    f : callable
+        Maps an array shaped like ``x`` to an array (or scalar).
+    x : array_like, any shape (scalar, vector or matrix)
+    eps : float
+
+    Returns
+    -------
+    ndarray, shape (size of f(x), size of x)
+    """
+    x = as_float_array(x, "numerical_jacobian").astype(np.float64)
+    shape = x.shape
+    flat = vec(x) if x.ndim == 2 else x.reshape(-1)
+    restore = (lambda v: unvec(v, shape)) if x.ndim == 2 else (lambda v: v.reshape(shape))
+    flatten = lambda y: vec(np.asarray(y, dtype=np.float64)) if np.ndim(y) == 2 else np.asarray(y, dtype=np.float64).reshape(-1)
+    columns = []
+    for k in range(flat.size):
+        step = np.zeros_like(flat)
+        step[k] = eps
+        columns.append((flatten(f(restore(flat + step))) - flatten(f(restore(flat - step)))) / (2 * eps))
+    if not columns:
+        return np.zeros((np.size(f(x)), 0))
+    return np.stack(columns, axis=1)
+
+
+class GradcheckError(AssertionError):
+    """Raised by :func:`gradcheck` (with ``raise_exception=True``) when gradients disagree."""
+
+
+def _scalarised(module, x, upstream, target):
+    """Return the scalar function whose gradient ``backward`` computes: ``sum(G * f(x))`` for a
+    module, the loss value itself for a loss."""
+    if target is not None:
+        return lambda: module.forward(x, target)
+    return lambda: float(np.sum(upstream * module.forward(x)))
+
+
+def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-7,
+              rng=0, raise_exception: bool = True) -> bool:
+    """Compare a module's ``backward`` with central differences, for its input and every parameter.
+
+    For a module :math:`y = f(x;\\theta)` a random upstream gradient :math:`G` defines the scalar
+    :math:`s = \\sum G \\odot f(x)`; then ``backward(G)`` must equal :math:`\\partial s/\\partial x`
+    and set each ``d<param>`` to :math:`\\partial s/\\partial\\theta`.  For a loss (pass ``target``),
+    :math:`s` is the loss and ``backward()`` must equal :math:`\\partial s / \\partial \\text{pred}`.
+    Work in float64: float32 differences are too coarse for these tolerances.
+
+    Parameters
+    ----------
+    module : Module or loss
+    x : array_like
+        Input (for a loss: the prediction).
+    target : array_like, optional
+        Marks ``module`` as a loss.
+    eps, rtol, atol : float
+        Finite-difference step and tolerances (``|analytic - numeric| <= atol + rtol*|numeric|``).
+    rng : int or Generator
+        Seed for the upstream gradient.
+    raise_exception : bool
+        Raise :class:`GradcheckError` naming the first mismatch (default), or return ``False``.
+
+    Returns
+    -------
+    bool
+        ``True`` when every gradient matches.
+    """
+    x = as_float_array(x, "gradcheck").astype(np.float64).copy()
+    upstream = None
+    if target is None:
+        upstream = np.random.default_rng(rng).standard_normal(np.shape(module.forward(x)))
+        grad_x = np.asarray(module.backward(upstream), dtype=np.float64)
+    else:
+        module.forward(x, target)
+        grad_x = np.asarray(module.backward(), dtype=np.float64)
+    params = module.parameters() if hasattr(module, "parameters") else []
+    analytic = [("input", grad_x)] + [(p.name, np.array(p.grad, dtype=np.float64)) for p in params]
+    arrays = [("input", x)] + [(p.name, p.data) for p in params]
+    scalar = _scalarised(module, x, upstream, target)
+    for (name, array), (_, expected) in zip(arrays, analytic):
+        numeric = _numerical_gradient(scalar, array, eps)
+        if expected.shape != numeric.shape or not np.allclose(expected, numeric, rtol=rtol, atol=atol):
+            if not raise_exception:
+                return False
+            worst = np.max(np.abs(expected - numeric)) if expected.shape == numeric.shape else float("nan")
+            raise GradcheckError(
+                f"gradcheck: {module!r} gradient for {name} disagrees with central differences "
+                f"(max abs error {worst:.3g}, shape {expected.shape} vs {numeric.shape})"
+            )
+    return True
+
+
+def _numerical_gradient(scalar: Callable[[], float], array: np.ndarray, eps: float) -> np.ndarray:
+    """Perturb ``array`` in place entry by entry and difference ``scalar()``."""
+    grad = np.zeros(array.shape)
+    for idx in np.ndindex(array.shape):
+        old = array[idx]
+        array[idx] = old + eps
+        up = scalar()
+        array[idx] = old - eps
+        down = scalar()
+        array[idx] = old
+        grad[idx] = (up - down) / (2 * eps)
+    return grad

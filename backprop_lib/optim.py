@@ -1,0 +1,132 @@
+"""Optimizers that update parameters in place, step for step like ``torch.optim``.
+
+Both take the list returned by ``model.parameters()`` and read each parameter's ``grad``
+(set by the last ``backward``) when :meth:`step` is called.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Parameter
+
+
+def _check_params(params, who: str) -> list[Parameter]:
+    params = list(params)
+    if not params:
+        raise ValueError(f"{who}: got an empty parameter list")
+    for p in params:
+        if not isinstance(p, Parameter):
+            raise ValueError(f"{who}: parameters must come from model.parameters(), got {type(p).__name__}")
+    return params
+
+
+def _grad(p: Parameter, who: str) -> np.ndarray:
+    g = p.grad
+    if g is None:
+        raise RuntimeError(f"{who}.step: {p!r} has no gradient; call backward first")
+    return g
+
+
+class SGD:
+    """Stochastic gradient descent with optional momentum (``torch.optim.SGD`` semantics).
+
+    .. math::
+       g_t = \\nabla_\\theta L + \\lambda\\theta_{t-1},\\qquad
+       v_t = \\mu v_{t-1} + (1-\\tau) g_t\\ (v_1 = g_1),\\qquad
+       \\theta_t = \\theta_{t-1} - \\eta\\,(g_t + \\mu v_t \\text{ if Nesterov else } v_t).
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float
+        Learning rate :math:`\\eta > 0`.
+    momentum : float
+        :math:`\\mu \\in [0, 1)`; 0 is plain SGD.
+    dampening : float
+        :math:`\\tau`.
+    weight_decay : float
+        :math:`\\lambda` (L2 penalty added to the gradient).
+    nesterov : bool
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False):
+        self.params = _check_params(params, "SGD")
+        if not lr > 0:
+            raise ValueError(f"SGD: lr must be > 0, got {lr!r}")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        if weight_decay < 0:
+            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay!r}")
+        if nesterov and (momentum == 0 or dampening != 0):
+            raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
+        self.lr, self.momentum, self.dampening = lr, momentum, dampening
+        self.weight_decay, self.nesterov = weight_decay, nesterov
+        self._velocity: list[np.ndarray | None] = [None] * len(self.params)
+
+    def step(self) -> None:
+        """Update every parameter in place."""
+        for i, p in enumerate(self.params):
+            g = _grad(p, "SGD")
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            if self.momentum:
+                v = self._velocity[i]
+                if v is None:
+                    v = self._velocity[i] = np.array(g, copy=True)
+                else:
+                    v *= self.momentum
+                    v += (1.0 - self.dampening) * g
+                g = g + self.momentum * v if self.nesterov else v
+            p.data[...] -= self.lr * g
+
+
+class Adam:
+    """Adam with bias correction from :math:`t = 1` (``torch.optim.Adam`` semantics).
+
+    .. math::
+       m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t,\\quad
+       v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2,\\quad
+       \\theta_t = \\theta_{t-1} - \\frac{\\eta}{1-\\beta_1^t}\\,
+       \\frac{m_t}{\\sqrt{v_t}/\\sqrt{1-\\beta_2^t} + \\varepsilon}.
+
+    Parameters
+    ----------
+    params : list of Parameter
+    lr : float
+    betas : tuple of float
+        :math:`(\\beta_1, \\beta_2)`, each in :math:`[0, 1)`.
+    eps : float
+    weight_decay : float
+        L2 penalty added to the gradient (not AdamW).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
+        self.params = _check_params(params, "Adam")
+        if not lr > 0:
+            raise ValueError(f"Adam: lr must be > 0, got {lr!r}")
+        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        if not eps > 0:
+            raise ValueError(f"Adam: eps must be > 0, got {eps!r}")
+        self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
+        self.t = 0
+        self._m = [np.zeros_like(p.data) for p in self.params]
+        self._v = [np.zeros_like(p.data) for p in self.params]
+
+    def step(self) -> None:
+        """Update every parameter in place."""
+        self.t += 1
+        b1, b2 = self.betas
+        step_size = self.lr / (1.0 - b1 ** self.t)
+        sqrt_bc2 = np.sqrt(1.0 - b2 ** self.t)
+        for p, m, v in zip(self.params, self._m, self._v):
+            g = _grad(p, "Adam")
+            if self.weight_decay:
+                g = g + self.weight_decay * p.data
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * (g * g)
+            p.data[...] -= step_size * m / (np.sqrt(v) / sqrt_bc2 + self.eps)
