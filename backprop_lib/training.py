@@ -1,0 +1,237 @@
+"""Training loops: mini-batch gradient descent with the library, and the same loop in PyTorch.
+
+One step on a mini-batch :math:`(X_B, y_B)` is
+
+.. math::  \\ell = \\mathcal L(f(X_B;\\theta), y_B), \\qquad
+           \\nabla_\\theta \\ell \\text{ by backpropagation}, \\qquad
+           \\theta \\leftarrow \\operatorname{step}(\\theta, \\nabla_\\theta \\ell),
+
+and an epoch visits the batches of one random permutation of the data (:func:`minibatches`).
+:func:`fit_torch` does exactly the same with ``torch.nn`` / ``torch.optim`` objects and the same
+batches, so that the two loss curves can be compared step by step.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .dense import Dense
+from .sequential import Sequential
+
+__all__ = ["mlp", "minibatches", "accuracy", "fit", "fit_torch"]
+
+_ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity, "softmax": Softmax}
+
+
+def _activation(spec, who: str):
+    if spec is None:
+        return None
+    if isinstance(spec, str):
+        if spec.lower() not in _ACTIVATIONS:
+            raise ValueError(f"{who}: unknown activation {spec!r}; choose from {sorted(_ACTIVATIONS)}")
+        return _ACTIVATIONS[spec.lower()]
+    if isinstance(spec, type) and spec in _ACTIVATIONS.values():
+        return spec
+    raise ValueError(f"{who}: activation must be a name or one of the library's activation classes, got {spec!r}")
+
+
+def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.float64) -> Sequential:
+    """A multilayer perceptron ``Dense, act, Dense, act, ..., Dense[, output_activation]``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Widths :math:`(n_0, n_1, \\dots, n_L)`: input, hidden layers, output.
+    activation : str or activation class
+        After every hidden layer: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"identity"``.
+    output_activation : str or activation class or None
+        After the last layer (``None``: raw outputs, e.g. logits).
+    rng : numpy.random.Generator or int or None
+        Initial weights (``Dense``'s PyTorch-like uniform initialisation).
+    dtype : numpy dtype
+
+    Returns
+    -------
+    Sequential
+    """
+    sizes = list(sizes)
+    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+        raise ValueError(f"mlp: sizes must be at least two positive integers, got {sizes!r}")
+    act = _activation(activation, "mlp")
+    out_act = _activation(output_activation, "mlp")
+    rng = np.random.default_rng(rng)
+    modules = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        modules.append(Dense(int(n_in), int(n_out), rng=rng, dtype=dtype))
+        last = i == len(sizes) - 2
+        if not last:
+            modules.append(act())
+        elif out_act is not None:
+            modules.append(out_act())
+    return Sequential(*modules)
+
+
+def minibatches(n: int, batch_size: int, rng) -> list[np.ndarray]:
+    """Index arrays of one epoch: a random permutation of ``range(n)`` cut into batches.
+
+    Parameters
+    ----------
+    n : int
+        Number of samples.
+    batch_size : int
+        Size of each batch (the last one may be smaller).
+    rng : numpy.random.Generator
+        Consumed: one ``permutation`` call per epoch, so two runs with equal seeds see equal batches.
+
+    Returns
+    -------
+    list of ndarray of int, shapes (batch_size,) (last: (n mod batch_size,) if nonzero)
+    """
+    if n < 1 or batch_size < 1:
+        raise ValueError(f"minibatches: n and batch_size must be >= 1, got {n}, {batch_size}")
+    order = rng.permutation(n)
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def accuracy(scores, y) -> float:
+    """Fraction of rows whose largest score is the true class.
+
+    Parameters
+    ----------
+    scores : array_like, shape (B, C)
+        Logits or probabilities.
+    y : array_like of int, shape (B,)
+        Class indices.
+    """
+    scores = np.asarray(scores)
+    y = np.asarray(y)
+    if scores.ndim != 2 or y.shape != (scores.shape[0],):
+        raise ValueError(f"accuracy: expected scores (B, C) and labels (B,), got {scores.shape} and {y.shape}")
+    return float(np.mean(scores.argmax(axis=1) == y))
+
+
+def _progress(total: int, progress, desc: str):
+    if progress is None:
+        progress = sys.stderr.isatty()
+    if not progress:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_val=None, y_val=None,
+        progress=None) -> dict:
+    """Train ``model`` in place by mini-batch gradient descent; return the history.
+
+    Each step: ``loss.forward(model.forward(X_B), y_B)``, ``model.backward(loss.backward())``,
+    ``optimizer.step()``. Batches come from :func:`minibatches` with ``rng``.
+
+    Parameters
+    ----------
+    model : Sequential
+    loss : loss object (``forward(pred, target)``, ``backward()``)
+    optimizer : SGD or Adam
+        Built on ``model.parameters()``.
+    X : ndarray, shape (N, n_0)
+    y : ndarray, shape (N,) (class indices) or (N, n_L) (regression / one-hot targets)
+    epochs : int
+    batch_size : int
+    rng : numpy.random.Generator or int
+        Shuffling.
+    X_val, y_val : ndarray, optional
+        Held-out data evaluated after every epoch.
+    progress : bool or None
+        Show a ``tqdm`` bar; ``None`` (default) shows it only on an interactive terminal.
+
+    Returns
+    -------
+    dict
+        ``"step_loss"`` (list, one loss per step), ``"epoch_loss"`` (mean of the epoch's step
+        losses), and, when ``y`` holds class indices, ``"train_acc"``; with validation data also
+        ``"val_loss"`` and (class indices) ``"val_acc"``, one per epoch.
+    """
+    X = np.asarray(X)
+    y = np.asarray(y)
+    if X.ndim != 2 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"fit: X must be (N, features) and y have N rows, got {X.shape} and {y.shape}")
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+    rng = np.random.default_rng(rng)
+    classes = y.ndim == 1 and y.dtype.kind in "iu"
+    history = {"step_loss": [], "epoch_loss": []}
+    if classes:
+        history["train_acc"] = []
+    if X_val is not None:
+        history["val_loss"] = []
+        if classes:
+            history["val_acc"] = []
+    bar = _progress(epochs, progress, "epochs")
+    for _ in range(epochs):
+        losses = []
+        for idx in minibatches(X.shape[0], batch_size, rng):
+            value = loss.forward(model.forward(X[idx]), y[idx])
+            model.backward(loss.backward())
+            optimizer.step()
+            losses.append(value)
+        history["step_loss"].extend(losses)
+        history["epoch_loss"].append(float(np.mean(losses)))
+        if classes:
+            history["train_acc"].append(accuracy(model.forward(X), y))
+        if X_val is not None:
+            out = model.forward(np.asarray(X_val))
+            history["val_loss"].append(loss.forward(out, np.asarray(y_val)))
+            if classes:
+                history["val_acc"].append(accuracy(out, y_val))
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=history["epoch_loss"][-1])
+    if bar is not None:
+        bar.close()
+    return history
+
+
+def fit_torch(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, progress=None) -> list[float]:
+    """The loop of :func:`fit` in PyTorch, on the same batches; returns the per-step losses.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    loss : callable ``(pred, target) -> tensor`` (e.g. ``torch.nn.CrossEntropyLoss()``)
+    optimizer : torch.optim.Optimizer
+    X : ndarray, shape (N, n_0)
+        Converted with the dtype of the model's first parameter.
+    y : ndarray, shape (N,) (int: class indices) or (N, n_L)
+    epochs, batch_size, rng, progress
+        As in :func:`fit`; a generator seeded like :func:`fit`'s gives the same batches.
+
+    Returns
+    -------
+    list of float
+        One loss per step (the ``"step_loss"`` of :func:`fit`).
+    """
+    import torch
+
+    dtype = next(model.parameters()).dtype
+    Xt = torch.as_tensor(np.asarray(X), dtype=dtype)
+    y = np.asarray(y)
+    yt = torch.as_tensor(y) if y.dtype.kind in "iu" else torch.as_tensor(y, dtype=dtype)
+    rng = np.random.default_rng(rng)
+    step_loss = []
+    bar = _progress(epochs, progress, "epochs (torch)")
+    for _ in range(epochs):
+        for idx in minibatches(Xt.shape[0], batch_size, rng):
+            t_idx = torch.as_tensor(idx)
+            optimizer.zero_grad()
+            value = loss(model(Xt[t_idx]), yt[t_idx])
+            value.backward()
+            optimizer.step()
+            step_loss.append(value.item())
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return step_loss
