@@ -24,8 +24,10 @@ __all__ = [
 
 LOG_CLAMP = -100.0
 """PyTorch's ``BCELoss`` clamps each log at -100 so that ``p = 0`` or ``1`` gives a finite loss."""
-BCE_GRAD_EPS = 1e-12
-"""PyTorch's ``BCELoss`` backward divides by ``max(p (1 - p), 1e-12)``."""
+BCE_GRAD_EPS = float(np.float32(1e-12))
+"""PyTorch's ``BCELoss`` backward divides by ``max(p (1 - p), eps)`` with ``eps`` the float32
+literal ``1e-12f`` (9.99999996e-13 as a double); using the float32 value reproduces its
+gradient at ``p = 0`` or ``1`` to the last digit."""
 
 
 class _Loss:

@@ -1,0 +1,137 @@
+import numpy as np
+import pytest
+import torch
+
+from backprop_lib import (
+    SGD, Adam, BCELoss, CrossEntropyLoss, Dense, Identity, MSELoss, Parameter, ReLU, Sequential, Sigmoid,
+    Softmax, Tanh, loss_to_torch, to_torch,
+)
+from lib_reference import assert_matches_torch, t64
+
+
+def seed003_like(rng=0):
+    return Sequential(Dense(2, 3, rng=rng), ReLU(), Dense(3, 2, rng=rng + 1), ReLU(), Dense(2, 1, rng=rng + 2), Sigmoid())
+
+
+def test_sequential_forward_backward_and_parameter_gradients_match_torch():
+    model = Sequential(Dense(4, 5, rng=0), Tanh(), Dense(5, 5, rng=1), ReLU(), Dense(5, 3, rng=2), Softmax())
+    x = np.random.default_rng(0).standard_normal((6, 4))
+    g = np.random.default_rng(1).standard_normal((6, 3))
+    tm = to_torch(model)
+    xt = t64(x, grad=True)
+    out = tm(xt)
+    out.backward(t64(g))
+    assert_matches_torch(model.forward(x), out, "Sequential forward")
+    assert_matches_torch(model.backward(g), xt.grad, "Sequential dX")
+    params = model.parameters()
+    assert len(params) == 6
+    for p, tp in zip(params, tm.parameters()):
+        assert_matches_torch(p.grad, tp.grad, f"Sequential {p!r}")
+
+
+def test_sequential_container_protocol():
+    model = seed003_like()
+    assert len(model) == 6 and isinstance(model[0], Dense) and [type(m) for m in model][1] is ReLU
+    assert "Dense(2 -> 3)" in repr(model)
+    assert model(np.ones((2, 2))).shape == (2, 1)
+
+
+def test_sequential_rejects_non_modules():
+    with pytest.raises(ValueError, match="item 1 .* is not a module"):
+        Sequential(Dense(2, 2), np.tanh)
+
+
+def run_training(model, loss, opt, tmodel, tloss, topt, X, y, yt, steps=100):
+    Xt = t64(X)
+    for step in range(steps):
+        value = loss(model(X), y)
+        model.backward(loss.backward())
+        opt.step()
+        topt.zero_grad()
+        tvalue = tloss(tmodel(Xt), yt)
+        tvalue.backward()
+        topt.step()
+        assert_matches_torch(value, tvalue, f"loss at step {step}")
+    for p, tp in zip(model.parameters(), tmodel.parameters()):
+        assert_matches_torch(p.data, tp, f"{p!r} after {steps} steps")
+
+
+OPTIMIZERS = {
+    "sgd": (lambda ps: SGD(ps, lr=0.1), lambda ps: torch.optim.SGD(ps, lr=0.1)),
+    "sgd-momentum": (lambda ps: SGD(ps, lr=0.05, momentum=0.9), lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9)),
+    "sgd-nesterov-wd": (lambda ps: SGD(ps, lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-3),
+                        lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True, weight_decay=1e-3)),
+    "sgd-dampening": (lambda ps: SGD(ps, lr=0.05, momentum=0.5, dampening=0.3),
+                      lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.5, dampening=0.3)),
+    "adam": (lambda ps: Adam(ps, lr=0.01), lambda ps: torch.optim.Adam(ps, lr=0.01)),
+    "adam-betas-wd": (lambda ps: Adam(ps, lr=0.003, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2),
+                      lambda ps: torch.optim.Adam(ps, lr=0.003, betas=(0.8, 0.99), eps=1e-6, weight_decay=1e-2)),
+}
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_optimizer_matches_torch_optim_over_100_steps(name):
+    make, tmake = OPTIMIZERS[name]
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((8, 3))
+    y = rng.integers(0, 4, 8)
+    model = Sequential(Dense(3, 6, rng=1), Tanh(), Dense(6, 4, rng=2))
+    tmodel = to_torch(model)
+    run_training(model, CrossEntropyLoss(), make(model.parameters()), tmodel, torch.nn.CrossEntropyLoss(),
+                 tmake(tmodel.parameters()), X, y, torch.tensor(y))
+
+
+def test_sgd_trains_seed003_network_like_torch_with_bce():
+    X = np.array([[1.0, 2.0], [3.0, 4.0]])
+    y = np.array([[0.0], [1.0]])
+    model = seed003_like(3)
+    tmodel = to_torch(model)
+    run_training(model, BCELoss(), SGD(model.parameters(), lr=0.5), tmodel, loss_to_torch(BCELoss()),
+                 torch.optim.SGD(tmodel.parameters(), lr=0.5), X, y, t64(y))
+
+
+@pytest.mark.parametrize("args,match", [
+    (dict(lr=0), "lr must be > 0"), (dict(lr=0.1, momentum=1.0), "momentum"),
+    (dict(lr=0.1, weight_decay=-1), "weight_decay"), (dict(lr=0.1, nesterov=True), "nesterov"),
+])
+def test_sgd_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        SGD(Dense(2, 2).parameters(), **args)
+
+
+@pytest.mark.parametrize("args,match", [
+    (dict(lr=-1), "lr must be > 0"), (dict(betas=(0.9, 1.0)), "betas"), (dict(eps=0), "eps"),
+])
+def test_adam_bad_arguments(args, match):
+    with pytest.raises(ValueError, match=match):
+        Adam(Dense(2, 2).parameters(), **args)
+
+
+def test_optimizer_bad_parameter_lists():
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="model.parameters"):
+        Adam([np.zeros(3)])
+
+
+def test_step_before_backward_is_an_error():
+    with pytest.raises(RuntimeError, match="no gradient"):
+        SGD(Dense(2, 2).parameters(), lr=0.1).step()
+
+
+def test_optimizer_updates_in_place():
+    layer = Dense(2, 2, rng=0)
+    W = layer.W
+    layer(np.ones((1, 2)))
+    layer.backward(np.ones((1, 2)))
+    Adam(layer.parameters()).step()
+    assert layer.W is W and isinstance(layer.parameters()[0], Parameter)
+
+
+def test_identity_and_mse_half_sum_network():
+    model = Sequential(Dense(2, 2, rng=0), Identity())
+    loss = MSELoss("half_sum")
+    x, y = np.array([[0.5, -0.2]]), np.array([[1.0, 0.0]])
+    loss(model(x), y)
+    model.backward(loss.backward())
+    np.testing.assert_allclose(model[0].dW, np.outer(model(x)[0] - y[0], x[0]), rtol=1e-14)

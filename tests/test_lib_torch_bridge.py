@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import torch
+
+from backprop_lib import (
+    BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, Dense, Identity, MSELoss, ReLU,
+    Sequential, Sigmoid, Softmax, Tanh, from_torch, loss_to_torch, to_torch,
+)
+from lib_reference import assert_matches_torch, t64
+
+
+def test_round_trip_keeps_weights_and_function():
+    model = Sequential(Dense(3, 4, rng=0), ReLU(), Dense(4, 4, rng=1), Sigmoid(), Dense(4, 2, rng=2), Tanh(), Identity(), Softmax())
+    tm = to_torch(model)
+    assert isinstance(tm, torch.nn.Sequential) and tm[0].weight.dtype == torch.float64
+    back = from_torch(tm)
+    x = np.random.default_rng(0).standard_normal((5, 3))
+    assert_matches_torch(back(x), tm(t64(x)), "round trip")
+    np.testing.assert_array_equal(back[0].W, model[0].W)
+
+
+def test_to_torch_float32_and_weights_are_copied():
+    model = Sequential(Dense(2, 2, rng=0, dtype=np.float32))
+    tm = to_torch(model)
+    assert tm[0].weight.dtype == torch.float32
+    model[0].W[0, 0] = 42
+    assert tm[0].weight[0, 0].item() != 42
+
+
+def test_from_torch_linear_without_bias_and_errors():
+    tm = torch.nn.Sequential(torch.nn.Linear(3, 2, bias=False, dtype=torch.float64))
+    np.testing.assert_array_equal(from_torch(tm)[0].b, np.zeros(2))
+    with pytest.raises(ValueError, match="no backprop_lib equivalent known for Conv1d"):
+        from_torch(torch.nn.Sequential(torch.nn.Conv1d(1, 1, 1)))
+    with pytest.raises(ValueError, match="last axis"):
+        from_torch(torch.nn.Sequential(torch.nn.Softmax(dim=0)))
+
+    class Odd:
+        def forward(self, x):
+            return x
+
+        def backward(self, g):
+            return g
+
+    with pytest.raises(ValueError, match="no PyTorch equivalent"):
+        to_torch(Sequential(Odd()))
+
+
+@pytest.mark.parametrize("loss,pred,target", [
+    (MSELoss(), [[0.5, 1.0]], [[0.0, 1.5]]),
+    (MSELoss("sum"), [[0.5, 1.0]], [[0.0, 1.5]]),
+    (MSELoss("half_sum"), [[0.5, 1.0]], [[0.0, 1.5]]),
+    (BCELoss(), [[0.2], [0.7]], [[0.0], [1.0]]),
+    (BCEWithLogitsLoss("sum"), [[0.2], [-0.7]], [[0.0], [1.0]]),
+    (CrossEntropyLoss(), [[0.2, 1.0], [0.3, -1.0]], [1, 0]),
+    (CategoricalCrossEntropy(), [[0.2, 0.8], [0.6, 0.4]], [1, 0]),
+    (CategoricalCrossEntropy(), [[0.2, 0.8], [0.6, 0.4]], [[0.0, 1.0], [1.0, 0.0]]),
+    (CategoricalCrossEntropy("sum"), [[0.2, 0.8], [0.6, 0.4]], [[0.0, 1.0], [1.0, 0.0]]),
+])
+def test_loss_to_torch_computes_the_same_value(loss, pred, target):
+    pred, target = np.array(pred), np.array(target)
+    tt = torch.tensor(target) if target.dtype.kind == "i" else t64(target)
+    assert_matches_torch(loss(pred, target), loss_to_torch(loss)(t64(pred), tt), repr(loss))
+
+
+def test_loss_to_torch_unknown():
+    with pytest.raises(ValueError, match="no PyTorch equivalent"):
+        loss_to_torch(object())
