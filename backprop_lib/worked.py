@@ -277,7 +277,8 @@ def time_per_call(fn: Callable[[], object], *, number: int = 1000, repeat: int =
     return float(np.median(runs)) / number
 
 
-def draw_graph(ax, nodes: dict, edges: list, *, title: str | None = None, node_size: float = 0.32):
+def draw_graph(ax, nodes: dict, edges: list, *, title: str | None = None, node_size: float = 0.32,
+               label_at: float = 0.45):
     """Draw a computational graph: nodes as circles, forward values above each edge (black),
     gradients below it (red).
 
@@ -291,6 +292,9 @@ def draw_graph(ax, nodes: dict, edges: list, *, title: str | None = None, node_s
     title : str, optional
     node_size : float
         Circle radius in data units.
+    label_at : float
+        Where along each edge (0 = source, 1 = target) its two labels sit; each is offset
+        perpendicular to the edge, the forward value on the left of the direction of travel.
 
     Returns
     -------
@@ -310,11 +314,13 @@ def draw_graph(ax, nodes: dict, edges: list, *, title: str | None = None, node_s
         start = (x0 + ux * node_size, y0 + uy * node_size)
         end = (x1 - ux * node_size, y1 - uy * node_size)
         ax.annotate("", xy=end, xytext=start, arrowprops=dict(arrowstyle="->", color="#444444", lw=1.2), zorder=1)
-        mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+        mx = start[0] + label_at * (end[0] - start[0])
+        my = start[1] + label_at * (end[1] - start[1])
+        nx, ny = -uy * 0.22, ux * 0.22
         if fwd:
-            ax.text(mx, my + 0.12, fwd, ha="center", va="bottom", fontsize=9, color="black")
+            ax.text(mx + nx, my + ny, fwd, ha="center", va="center", fontsize=9, color="black")
         if bwd:
-            ax.text(mx, my - 0.12, bwd, ha="center", va="top", fontsize=9, color="#c0392b")
+            ax.text(mx - nx, my - ny, bwd, ha="center", va="center", fontsize=9, color="#c0392b")
     xs = [v[0] for v in nodes.values()]
     ys = [v[1] for v in nodes.values()]
     ax.set_xlim(min(xs) - 1, max(xs) + 1)
