@@ -65,6 +65,13 @@ def _torch():
     return torch
 
 
+def _dense_copy(X):
+    # torch.kron (2.13) raises "view size is not compatible" for e.g. the transpose of a (1, n)
+    # tensor: shape (n, 1), strides (1, n).  PyTorch calls that contiguous, so .contiguous() is a
+    # no-op; a fresh copy has standard strides.
+    return X.clone(memory_format=_torch().contiguous_format)
+
+
 def _torch_vec(X):
     # column-major: the columns of X are the rows of X^T
     return X.T.reshape(-1, 1)
@@ -83,7 +90,7 @@ TORCH = SimpleNamespace(
     name="torch",
     vec=_torch_vec,
     unvec=_torch_unvec,
-    kron=lambda A, B: _torch().kron(A, B),
+    kron=lambda A, B: _torch().kron(_dense_copy(A), _dense_copy(B)),
     eye=lambda n: _torch().eye(n, dtype=_torch().float64),
     commutation_matrix=_torch_commutation,
     trace=lambda M: _torch().trace(M),

@@ -72,3 +72,10 @@ def test_check_jacobian_detects_wrong_formula():
     assert good["autograd"] == 0.0 and good["numerical"] < 1e-8
     bad = kc.check_jacobian(lambda X: X.T, lambda X: matcalc.commutation_matrix(X.shape[1], X.shape[0]), [[(2, 3)]])
     assert bad["autograd"] > 0.5 and bad["numerical"] > 0.5
+
+
+def test_torch_backend_accepts_transposed_inputs():
+    def kron_transpose(ops, A, B):
+        return ops.kron(A, B).T, ops.kron(A.T, B.T)
+
+    assert kc.check_torch(kron_transpose, [[(2, 3), (4, 5)], [(1, 4), (3, 2)], [(4, 1), (1, 3)]]) < 1e-14
