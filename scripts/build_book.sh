@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Strict build of the book: the website (_build/html) and the PDF (_build/latex/*.pdf).
+#   - every notebook is executed afresh (execute_notebooks: force in _config.yml);
+#   - -W -n --keep-going: any warning (a raising cell, a broken reference or citation, a missing
+#     nitpick target, TeX that KaTeX cannot parse) fails the build, after reporting all of them;
+#   - scripts/check_html.py then fails the build if a page shows a KaTeX error or loads anything
+#     from another host;
+#   - the PDF is built with XeLaTeX from the same Sphinx environment (no second execution).
+# Logs: _build/logs/html.log and _build/logs/pdf.log. Run scripts/setup.sh first (make does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
+OUT=_build
+mkdir -p "$OUT/logs"
+start=$(date +%s)
+
+echo "==> book: strict HTML build (jupyter-book build --all -W -n --keep-going .), executing every notebook"
+rm -f "$OUT/.book-stamp"
+if ! jupyter-book build --all -W -n --keep-going . >"$OUT/logs/html.log" 2>&1; then
+  grep -E "WARNING|ERROR|Error|Exception" "$OUT/logs/html.log" | grep -v "IPKernelApp\] WARNING" | tail -n 40 >&2 || true
+  echo "==> book: HTML build FAILED (full log: $OUT/logs/html.log)" >&2
+  exit 1
+fi
+grep -E "build succeeded|build finished" "$OUT/logs/html.log" | tail -n 1
+python scripts/check_html.py "$OUT/html"
+html_done=$(date +%s)
+echo "==> book: HTML done in $((html_done - start)) s: $OUT/html/index.html"
+
+echo "==> book: PDF (jupyter-book build . --builder pdflatex -W -n --keep-going, XeLaTeX)"
+rm -f "$OUT"/latex/*.pdf
+if ! jupyter-book build . --builder pdflatex -W -n --keep-going >"$OUT/logs/pdf.log" 2>&1; then
+  grep -E "WARNING|ERROR|^!|Error" "$OUT/logs/pdf.log" | grep -v "IPKernelApp\] WARNING" | tail -n 40 >&2 || true
+  echo "==> book: PDF build FAILED (full log: $OUT/logs/pdf.log)" >&2
+  exit 1
+fi
+pdf=$(ls "$OUT"/latex/*.pdf 2>/dev/null | head -n 1 || true)
+if [ -z "$pdf" ]; then
+  echo "==> book: no PDF was produced in $OUT/latex (log: $OUT/logs/pdf.log)" >&2
+  exit 1
+fi
+end=$(date +%s)
+pages=$(pdfinfo "$pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
+echo "==> book: PDF done in $((end - html_done)) s: $pdf (${pages:-?} pages)"
+touch "$OUT/.book-stamp"
+echo "==> book: built in $((end - start)) s: $OUT/html/ and $pdf"
