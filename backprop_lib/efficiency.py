@@ -206,7 +206,8 @@ def naive_gradients(model: Sequential, x, target, loss) -> Gradients:
                \\qquad \\delta^{(l)\\top} = r\\,J_{z^{(l)}}(a^{(l)}),
 
     where :math:`J_{z^{(k)}}(a^{(k)})` is the dense :math:`n_k \\times n_k` matrix returned by the
-    activation's ``jacobian``; then :math:`\\nabla_{W^{(l)}} = \\delta^{(l)} a^{(l-1)\\top}`.
+    activation's ``jacobian``, formed anew in every chain (forming it is not counted: it holds no
+    products); then :math:`\\nabla_{W^{(l)}} = \\delta^{(l)} a^{(l-1)\\top}`.
     A row vector times an :math:`m \\times n` matrix costs :math:`mn` multiply-adds, so layer
     :math:`l` costs :math:`\\sum_{k>l}(n_k^2 + n_k n_{k-1}) + n_l^2 + n_l n_{l-1}`.
 
@@ -215,17 +216,18 @@ def naive_gradients(model: Sequential, x, target, loss) -> Gradients:
     pairs = layers_of(model)
     zs, acts = forward_cache(model, x)
     g = _loss_grad(loss, acts[-1], target)
-    jacobians = [act.jacobian(z) for (_, act), z in zip(pairs, zs)]  # explicit diag(f'(z)) matrices
     out = Gradients()
     for l in range(len(pairs)):
         r = g.copy()
         for k in range(len(pairs) - 1, l, -1):
-            r = r @ jacobians[k]
-            out.macs += jacobians[k].size
+            J = pairs[k][1].jacobian(zs[k])  # explicit diag(f'(z)), formed anew for every chain
+            r = r @ J
+            out.macs += J.size
             r = r @ pairs[k][0].W
             out.macs += pairs[k][0].W.size
-        delta = r @ jacobians[l]
-        out.macs += jacobians[l].size
+        J = pairs[l][1].jacobian(zs[l])
+        delta = r @ J
+        out.macs += J.size
         out.dW.append(np.outer(delta, acts[l]))
         out.db.append(delta)
         out.macs += pairs[l][0].W.size
