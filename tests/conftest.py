@@ -9,6 +9,7 @@ xdist workers do not build twice).
 from __future__ import annotations
 
 import fcntl
+import os
 import subprocess
 from pathlib import Path
 
@@ -36,7 +37,15 @@ def _book_is_fresh() -> bool:
 
 @pytest.fixture(scope="session")
 def built_book() -> Path:
-    """The ``_build`` directory of a complete, current strict build (HTML and PDF)."""
+    """The ``_build`` directory of a complete, current strict build (HTML and PDF).
+
+    ``BOOK_BUILD_DIR=path`` tests an existing build elsewhere instead (for example one made with
+    ``jupyter-book build --path-output``); `make test` never sets it.
+    """
+    if os.environ.get("BOOK_BUILD_DIR"):
+        build = Path(os.environ["BOOK_BUILD_DIR"]).resolve()
+        assert (build / "html" / "index.html").is_file(), f"BOOK_BUILD_DIR={build} holds no built site"
+        return build
     BUILD.mkdir(exist_ok=True)
     with open(BUILD / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
