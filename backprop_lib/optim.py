@@ -1,7 +1,7 @@
 """Optimizers that update parameters in place, step for step like ``torch.optim``.
 
 Both take the list returned by ``model.parameters()`` and read each parameter's ``grad``
-(set by the last ``backward``) when :meth:`step` is called.
+(set by the last ``backward``) when ``step()`` is called.
 """
 
 from __future__ import annotations

@@ -1,0 +1,15 @@
+import numpy as np
+
+from backprop_lib.book import glue, plain
+
+
+def test_plain_turns_numpy_values_into_python_numbers():
+    assert repr(plain(np.float64(0.5))) == "0.5" and type(plain(np.int64(3))) is int
+    assert plain(np.array([[1.0, 2.0]])) == [[1.0, 2.0]]
+    assert plain((np.float32(1.5), [np.int32(2), "x"])) == (1.5, [2, "x"])
+    assert plain("text") == "text"
+
+
+def test_glue_stores_the_plain_repr(capsys):
+    glue("k", np.float64(0.25))  # outside a notebook, myst_nb.glue only records display data
+    assert "np.float64" not in capsys.readouterr().out
