@@ -5,7 +5,7 @@ rows are samples (``Z = A @ W.T + b``); ``W`` has PyTorch's ``(out, in)`` layout
 stacks columns; Jacobians are numerator layout; losses average over the batch.
 """
 
-from . import book, datasets, efficiency, index_notation, kron_checks, matcalc, symbolic, training, worked
+from . import book, datasets, efficiency, index_notation, kron_checks, matcalc, symbolic, timing, training, worked
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .dense import Dense
 from .losses import (
@@ -48,6 +48,7 @@ __all__ = [
     "datasets",
     "training",
     "book",
+    "timing",
     "to_torch",
     "from_torch",
     "loss_to_torch",

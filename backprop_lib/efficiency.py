@@ -35,7 +35,6 @@ Inputs are **one sample** ``x`` of shape ``(n_0,)``: the per-sample column-vecto
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,7 +58,6 @@ __all__ = [
     "jacobian_reverse",
     "weight_grad_kron",
     "weight_grad_outer",
-    "median_time",
     "fit_power_law",
 ]
 
@@ -412,22 +410,6 @@ def weight_grad_outer(delta, a) -> tuple[np.ndarray, int]:
     delta, a = _vector_pair(delta, a, "weight_grad_outer")
     g = np.outer(delta, a)
     return g, g.nbytes
-
-
-def median_time(fn, *, repeat: int = 5, number: int = 1) -> float:
-    """Median over ``repeat`` runs of the wall time (seconds) of ``number`` calls of ``fn()``, per call.
-
-    A small ``timeit``: the median resists the noise of a busy machine.
-    """
-    if repeat < 1 or number < 1:
-        raise ValueError(f"median_time: repeat and number must be >= 1, got {repeat}, {number}")
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return float(np.median(times))
 
 
 def fit_power_law(x, y) -> tuple[float, float]:

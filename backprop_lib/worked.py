@@ -24,7 +24,6 @@ small computational-graph drawer for the figures.
 
 from __future__ import annotations
 
-import timeit
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -40,7 +39,6 @@ __all__ = [
     "backward_trace",
     "per_sample_dense_grads",
     "softmax_ce_grad_two_step",
-    "time_per_call",
     "draw_graph",
 ]
 
@@ -263,18 +261,6 @@ def softmax_ce_grad_two_step(probs, target, *, method: str = "vjp") -> np.ndarra
         jac = np.diagflat(p[s]) - np.outer(p[s], p[s])
         out[s] = jac @ g[s]
     return out
-
-
-def time_per_call(fn: Callable[[], object], *, number: int = 1000, repeat: int = 7) -> float:
-    """Median over ``repeat`` runs of the mean time of one call of ``fn`` (seconds).
-
-    Each run times ``number`` calls with :func:`timeit.repeat`; the median of the runs resists
-    the outliers of a busy machine better than one long run (the seeds' single ``timeit``).
-    """
-    if number < 1 or repeat < 1:
-        raise ValueError(f"time_per_call: number and repeat must be positive, got number={number}, repeat={repeat}")
-    runs = timeit.repeat(fn, number=number, repeat=repeat)
-    return float(np.median(runs)) / number
 
 
 def draw_graph(ax, nodes: dict, edges: list, *, title: str | None = None, node_size: float = 0.32,

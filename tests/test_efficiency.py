@@ -108,12 +108,6 @@ def test_fit_power_law_recovers_exponent():
         E.fit_power_law([1, 2], [1, -1])
 
 
-def test_median_time_positive_and_validates():
-    assert E.median_time(lambda: sum(range(10)), repeat=3, number=2) >= 0
-    with pytest.raises(ValueError):
-        E.median_time(lambda: None, repeat=0)
-
-
 def test_bad_models_and_inputs_raise():
     with pytest.raises(ValueError, match="Dense layer at position 0"):
         E.layers_of(Sequential(ReLU(), Dense(2, 2)))

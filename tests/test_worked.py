@@ -134,12 +134,6 @@ def test_two_step_rejects_bad_input():
         worked.softmax_ce_grad_two_step(np.full(2, 0.5), [0, 1])
 
 
-def test_time_per_call_is_positive_and_validates():
-    assert worked.time_per_call(lambda: None, number=10, repeat=3) > 0
-    with pytest.raises(ValueError, match="time_per_call"):
-        worked.time_per_call(lambda: None, number=0)
-
-
 def test_draw_graph_draws_nodes_and_labels():
     fig, ax = plt.subplots()
     nodes = {"x": (0, 0, "$x$"), "m": (2, 0, r"$\times$"), "r": (4, 0, "relu")}

@@ -1,0 +1,37 @@
+"""Timing for the book's measurements: the median of repeated runs.
+
+A shared, noisy machine makes a single ``timeit`` run (what seed 002 does) unreliable; the
+median over several runs resists the outliers. Compare timings only as ratios measured in the
+same run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = ["median_time"]
+
+
+def median_time(fn: Callable[[], object], *, number: int = 1, repeat: int = 5) -> float:
+    """Median over ``repeat`` runs of the mean wall time (seconds) of one call of ``fn()``.
+
+    Parameters
+    ----------
+    fn : callable with no arguments
+    number : int
+        Calls per run (raise it for calls of a few microseconds).
+    repeat : int
+        Runs; the median of their per-call times is returned.
+    """
+    if number < 1 or repeat < 1:
+        raise ValueError(f"median_time: number and repeat must be >= 1, got number={number}, repeat={repeat}")
+    per_call = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        per_call.append((time.perf_counter() - t0) / number)
+    return float(np.median(per_call))

@@ -1,0 +1,17 @@
+import time
+
+import pytest
+
+from backprop_lib.timing import median_time
+
+
+def test_median_time_measures_per_call_time():
+    t = median_time(lambda: time.sleep(0.002), number=3, repeat=3)
+    assert 0.0015 < t < 0.05
+
+
+def test_median_time_validates():
+    with pytest.raises(ValueError, match="median_time: number and repeat must be >= 1"):
+        median_time(lambda: None, repeat=0)
+    with pytest.raises(ValueError, match="number=0"):
+        median_time(lambda: None, number=0)
