@@ -24,6 +24,9 @@ APT_PACKAGES=(
 )
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
+if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
+  APT_PACKAGES+=(python3-venv)   # Debian's python3 needs it to create .venv
+fi
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
