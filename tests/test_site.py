@@ -137,6 +137,9 @@ def test_page(visit, site, doc):
     text = page.evaluate(VISIBLE_TEXT_JS)
     for raw in ("$$", "\\[", "\\(", "\\begin{", "\\frac"):
         assert raw not in text, f"{doc}: raw TeX {raw!r} visible: ...{text[max(0, text.find(raw) - 80):text.find(raw) + 80]}..."
+    # Any TeX command left in prose (e.g. a {ref} to a heading with math shows the raw source).
+    commands = re.findall(r"\\[A-Za-z]{2,}\S*", text)
+    assert not commands, f"{doc}: raw TeX visible in the text: {commands[:5]}"
     assert not v.foreign, f"{doc}: requests to other hosts: {v.foreign}"
     assert not v.errors, f"{doc}: console errors: {v.errors}"
 
