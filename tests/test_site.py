@@ -87,6 +87,8 @@ class Visit:
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        # generous timeouts: the API reference is a large page, and CI shares two cores
+        self.page.set_default_timeout(120_000)
         self.response = self.page.goto(f"{site['url']}/{path}", wait_until="load")
         self.page.wait_for_load_state("networkidle")
 
