@@ -9,6 +9,8 @@ Fails (exit 1) when a page
   ``<script>``, ``<link>``, ``<img>``, ``<iframe>``, ``<source>``; links in prose are fine), or
   ``url(http...)`` in a local stylesheet,
 - still contains MathJax,
+- shows a NumPy scalar's repr (``np.float64(0.25)``) in prose: a number glued without
+  ``backprop_lib.book.glue``,
 - or has no pages at all.
 """
 
@@ -22,6 +24,8 @@ from pathlib import Path
 LOADING = {"script": "src", "img": "src", "iframe": "src", "source": "src", "audio": "src",
            "video": "src", "embed": "src", "link": "href"}
 REMOTE = re.compile(r"^(https?:)?//", re.I)
+NUMPY_REPR = re.compile(r"np\.(?:float|int|uint|bool|complex)\w*\(")
+CODE_BLOCK = re.compile(r"<pre.*?</pre>", re.S)
 
 
 class _Loads(HTMLParser):
@@ -58,6 +62,10 @@ def problems(site: Path) -> list[str]:
         parser = _Loads()
         parser.feed(text)
         found += [f"{rel}: loads from another host: {r}" for r in parser.remote]
+        prose = CODE_BLOCK.sub("", text)
+        for m in NUMPY_REPR.finditer(prose):
+            found.append(f"{rel}: NumPy scalar repr in prose near {prose[m.start():m.start() + 40]!r} "
+                         "(glue with backprop_lib.book.glue)")
         if re.search(r"<script[^>]+mathjax", text, re.I):
             found.append(f"{rel}: loads MathJax")
     for css in sorted(site.rglob("*.css")):

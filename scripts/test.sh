@@ -28,8 +28,8 @@ else
   bash scripts/build_book.sh
 fi
 
-echo "==> test: pytest tests/ (library, notebooks clean, strict build, site in Chromium, PDF)"
-run_pytest -n 2 tests/
+echo "==> test: pytest tests/ (library with line coverage >= 95%, notebooks clean, strict build, site in Chromium, PDF)"
+run_pytest -n 2 --cov=backprop_lib --cov-report=term --cov-fail-under=95 tests/
 
 echo "==> test: pytest --nbmake -n 2 chapters/ (every chapter in a fresh kernel)"
 run_pytest --nbmake --nbmake-timeout=600 -n 2 -p no:cacheprovider chapters/

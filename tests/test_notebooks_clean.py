@@ -67,3 +67,17 @@ def test_every_chapter_notebook_is_in_the_toc():
     listed = {str(Path(f).with_suffix("")) for f in toc_files()}
     orphans = [p.name for p in NOTEBOOKS if str(p.relative_to(ROOT).with_suffix("")) not in listed]
     assert not orphans, f"notebooks missing from _toc.yml (they would not be built): {orphans}"
+
+
+LIBRARY_CLASSES = re.compile(r"^\s*(class (Dense|ReLU|Sigmoid|Tanh|Softmax|Identity|Sequential|SGD|Adam)\b"
+                             r"|def (relu|sigmoid|softmax|log_softmax|tanh|vec|unvec|kron)\()", re.M)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_uses_the_library_not_copies_of_it(path: Path):
+    """A chapter imports what backprop_lib has; it never re-defines it, and it glues through
+    ``backprop_lib.book.glue`` (NumPy scalars otherwise print as ``np.float64(...)``)."""
+    nb = nbformat.read(path, as_version=4)
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert not LIBRARY_CLASSES.search(code), f"{path.name} re-defines library code: {LIBRARY_CLASSES.search(code).group(0)}"
+    assert "from myst_nb import glue" not in code, f"{path.name}: use `from backprop_lib.book import glue`"
