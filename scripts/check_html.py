@@ -25,7 +25,7 @@ LOADING = {"script": "src", "img": "src", "iframe": "src", "source": "src", "aud
            "video": "src", "embed": "src", "link": "href"}
 REMOTE = re.compile(r"^(https?:)?//", re.I)
 NUMPY_REPR = re.compile(r"np\.(?:float|int|uint|bool|complex)\w*\(")
-CODE_BLOCK = re.compile(r"<pre.*?</pre>", re.S)
+CODE_BLOCK = re.compile(r"<pre.*?</pre>|<code.*?</code>", re.S)
 
 
 class _Loads(HTMLParser):

@@ -18,7 +18,7 @@ def page(site: Path, body: str) -> None:
 
 
 def test_clean_page_passes(tmp_path):
-    page(tmp_path, "<p>The loss is 0.25.</p><pre>np.float64(0.25)</pre>")
+    page(tmp_path, "<p>The loss is 0.25, not <code>np.float64(0.25)</code>.</p><pre>np.float64(0.25)</pre>")
     assert run_check(tmp_path).returncode == 0
 
 
