@@ -74,7 +74,8 @@ class Module:
             raise RuntimeError(f"{self!r}.backward called before forward")
 
     def _check_grad_shape(self, grad_out: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        grad_out = np.asarray(grad_out)
+        if type(grad_out) is not np.ndarray:
+            grad_out = np.asarray(grad_out)
         if grad_out.shape != shape:
             raise ValueError(
                 f"{self!r}.backward: expected grad_out of shape {shape} (the shape of the last "
