@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_rank, check_same_shape
+from ._validation import SMALL, as_float_array, check_finite, check_rank, check_same_shape
 from .activations import log_softmax, sigmoid, softmax
 
 __all__ = [
@@ -71,7 +71,11 @@ class _Loss:
 
 
 def _check_probabilities(p: np.ndarray, who: str, what: str) -> None:
-    if p.size and (p.min() < 0.0 or p.max() > 1.0):
+    if p.size <= SMALL:  # a few numbers: Python comparisons beat two NumPy reductions
+        ok = all(0.0 <= v <= 1.0 for v in p.ravel().tolist())
+    else:
+        ok = p.size == 0 or (p.min() >= 0.0 and p.max() <= 1.0)
+    if not ok:
         raise ValueError(f"{who}: {what} must lie in [0, 1], got values in [{p.min():.6g}, {p.max():.6g}] (shape {p.shape})")
 
 
