@@ -99,13 +99,17 @@ class Dense(Module):
         -------
         ndarray, shape (B, out_features) or (out_features,)
         """
-        x = as_float_array(x, repr(self), dtype=self.W.dtype)
-        check_rank(x, (1, 2), f"{self!r}.forward", f"(batch, {self.in_features})")
-        check_last_dim(x, self.in_features, f"{self!r}.forward", f"(batch, {self.in_features})")
-        check_finite(x, f"{self!r}.forward")
+        name = repr(self)
+        who = name + ".forward"
+        x = as_float_array(x, name, dtype=self.W.dtype)
+        if x.ndim not in (1, 2) or x.shape[-1] != self.in_features:  # the checks only format messages on failure
+            check_rank(x, (1, 2), who, f"(batch, {self.in_features})")
+            check_last_dim(x, self.in_features, who, f"(batch, {self.in_features})")
+        check_finite(x, who)
         self._squeeze = x.ndim == 1
         self._x = x.reshape(1, -1) if self._squeeze else x
-        z = self._x @ self.W.T + self.b
+        z = self._x @ self.W.T
+        z += self.b  # in place: no second (B, out) array
         return z[0] if self._squeeze else z
 
     def backward(self, grad_out) -> np.ndarray:
@@ -123,7 +127,9 @@ class Dense(Module):
         """
         self._require_forward("_x")
         out_shape = (self.out_features,) if self._squeeze else (self._x.shape[0], self.out_features)
-        g = self._check_grad_shape(grad_out, out_shape).reshape(-1, self.out_features)
+        g = self._check_grad_shape(grad_out, out_shape)
+        if self._squeeze:
+            g = g.reshape(1, -1)
         self.dW = g.T @ self._x
         self.db = g.sum(axis=0)
         dx = g @ self.W
