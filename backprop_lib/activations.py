@@ -49,8 +49,9 @@ class _Elementwise(Module):
         return f"{type(self).__name__}()"
 
     def _input(self, z, what: str) -> np.ndarray:
-        z = as_float_array(z, f"{self!r}.{what}")
-        check_finite(z, f"{self!r}.{what}")
+        who = f"{self!r}.{what}"
+        z = as_float_array(z, who)
+        check_finite(z, who)
         return z
 
     def forward(self, z) -> np.ndarray:
@@ -102,7 +103,8 @@ class ReLU(_Elementwise):
         """Return :math:`[z > 0] \\odot G` (zero where ``z <= 0``)."""
         self._require_forward("_z")
         g = self._check_grad_shape(grad_out, self._z.shape)
-        return np.where(self._z > 0, g, 0.0).astype(np.result_type(g, self._z), copy=False)
+        zero = self._z.dtype.type(0)  # a NumPy scalar, so the result has dtype result_type(g, z)
+        return np.where(self._z > 0, g, zero)
 
 
 class Sigmoid(_Elementwise):
@@ -160,9 +162,10 @@ class Softmax(Module):
         return "Softmax()"
 
     def _input(self, z, what: str, ranks=(1, 2)) -> np.ndarray:
-        z = as_float_array(z, f"Softmax().{what}")
-        check_rank(z, ranks, f"Softmax().{what}", "(batch, classes)" if len(ranks) > 1 else "(n,) — one sample")
-        check_finite(z, f"Softmax().{what}")
+        who = f"Softmax().{what}"
+        z = as_float_array(z, who)
+        check_rank(z, ranks, who, "(batch, classes)" if len(ranks) > 1 else "(n,) — one sample")
+        check_finite(z, who)
         return z
 
     def forward(self, z) -> np.ndarray:
