@@ -422,15 +422,18 @@ def evaluate_targets(result: dict) -> list[dict]:
         row = _row(result, case)
         if row:
             out.append({"target": f"{case} float32: torch/library >= {TARGET_TINY_RATIO:g}",
+                        "case": case, "metric": "ratio_torch_over_library", "threshold": TARGET_TINY_RATIO,
                         "value": row["ratio_torch_over_library"], "met": row["ratio_torch_over_library"] >= TARGET_TINY_RATIO})
     row = _row(result, "mlp784")
     if row:
         out.append({"target": f"mlp784 float32: torch/library >= {TARGET_MEDIUM_RATIO:g}",
+                    "case": "mlp784", "metric": "ratio_torch_over_library", "threshold": TARGET_MEDIUM_RATIO,
                     "value": row["ratio_torch_over_library"], "met": row["ratio_torch_over_library"] >= TARGET_MEDIUM_RATIO})
     row = _row(result, "mlp1024")
     if row:
         f = row["library_fraction_of_numpy_matmul"]
         out.append({"target": f"mlp1024 float32: library GFLOP/s >= {TARGET_LARGE_MATMUL_FRACTION:.0%} of NumPy matmul",
+                    "case": "mlp1024", "metric": "library_fraction_of_numpy_matmul", "threshold": TARGET_LARGE_MATMUL_FRACTION,
                     "value": f, "met": f >= TARGET_LARGE_MATMUL_FRACTION})
     return out
 
