@@ -22,12 +22,12 @@ __all__ = ["ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "sigmoid", "softmax
 def sigmoid(z: np.ndarray) -> np.ndarray:
     """Numerically stable logistic function :math:`\\sigma(z) = 1/(1+e^{-z})`, any shape.
 
-    Evaluated as :math:`1/(1+e^{-|z|})` for :math:`z \\ge 0` and :math:`e^{-|z|}/(1+e^{-|z|})`
-    otherwise, so ``exp`` never overflows: finite for every finite input, exactly 0 or 1 only
-    where float rounding makes it so.
+    Evaluated as :math:`\\sigma(z) = \\exp\\big(-\\log(1 + e^{-z})\\big)`, with
+    :math:`\\log(1+e^{-z})` = ``np.logaddexp(0, -z)``, which NumPy computes as
+    :math:`\\max(0,-z) + \\log(1 + e^{-|z|})` so that ``exp`` never overflows: finite for every
+    finite input, and (at four NumPy calls) cheaper than a two-branch ``where``.
     """
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0, e) / (1.0 + e)
+    return np.exp(-np.logaddexp(0.0, -z))
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:

@@ -58,6 +58,7 @@ class Dense(Module):
             raise ValueError(f"Dense: dtype must be a floating-point type, got {dtype}")
         self.in_features = int(in_features)
         self.out_features = int(out_features)
+        self._name = f"Dense({self.in_features} -> {self.out_features})"  # for error messages
         rng = np.random.default_rng(rng)
         bound = 1.0 / np.sqrt(self.in_features)
         self.W = rng.uniform(-bound, bound, (self.out_features, self.in_features)).astype(dtype)
@@ -82,7 +83,7 @@ class Dense(Module):
         return layer
 
     def __repr__(self) -> str:
-        return f"Dense({self.in_features} -> {self.out_features})"
+        return self._name
 
     def parameters(self) -> list[Parameter]:
         return [Parameter(self, "W"), Parameter(self, "b")]
@@ -99,7 +100,7 @@ class Dense(Module):
         -------
         ndarray, shape (B, out_features) or (out_features,)
         """
-        name = repr(self)
+        name = self._name
         who = name + ".forward"
         x = as_float_array(x, name, dtype=self.W.dtype)
         if x.ndim not in (1, 2) or x.shape[-1] != self.in_features:  # the checks only format messages on failure

@@ -8,6 +8,8 @@ Protocol: ``forward(pred, target) -> float`` keeps what it needs; ``backward() -
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from ._validation import SMALL, as_float_array, check_finite, check_rank, check_same_shape
@@ -21,6 +23,8 @@ __all__ = [
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
 ]
+
+_NO_CONTEXT = contextlib.nullcontext()
 
 LOG_CLAMP = -100.0
 """PyTorch's ``BCELoss`` clamps each log at -100 so that ``p = 0`` or ``1`` gives a finite loss."""
@@ -70,13 +74,20 @@ class _Loss:
         return self._grad
 
 
-def _check_probabilities(p: np.ndarray, who: str, what: str) -> None:
+def _check_probabilities(p: np.ndarray, who: str, what: str) -> bool:
+    """Raise unless every entry of ``p`` lies in [0, 1]; return whether one is exactly 0 or 1
+    (where ``log`` needs its -100 clamp)."""
     if p.size <= SMALL:  # a few numbers: Python comparisons beat two NumPy reductions
-        ok = all(0.0 <= v <= 1.0 for v in p.ravel().tolist())
+        values = p.ravel().tolist()
+        ok = all(0.0 <= v <= 1.0 for v in values)
+        edge = ok and any(v == 0.0 or v == 1.0 for v in values)
     else:
-        ok = p.size == 0 or (p.min() >= 0.0 and p.max() <= 1.0)
+        lo, hi = (p.min(), p.max()) if p.size else (0.5, 0.5)
+        ok = lo >= 0.0 and hi <= 1.0
+        edge = bool(lo == 0.0 or hi == 1.0)
     if not ok:
         raise ValueError(f"{who}: {what} must lie in [0, 1], got values in [{p.min():.6g}, {p.max():.6g}] (shape {p.shape})")
+    return edge
 
 
 class MSELoss(_Loss):
@@ -118,9 +129,9 @@ class BCELoss(_Loss):
     def forward(self, pred, target) -> float:
         pred, target = self._pair(pred, target)
         who = f"{self!r}.forward"
-        _check_probabilities(pred, who, "prediction (probabilities)")
+        edge = _check_probabilities(pred, who, "prediction (probabilities)")
         _check_probabilities(target, who, "target")
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore") if edge else _NO_CONTEXT:  # log(0) = -inf, then clamped
             log_p = np.maximum(np.log(pred), LOG_CLAMP)
             log_1mp = np.maximum(np.log1p(-pred), LOG_CLAMP)
         elementwise = -(target * log_p + (1.0 - target) * log_1mp)
@@ -214,8 +225,8 @@ class CategoricalCrossEntropy(_Loss):
 
     def forward(self, pred, target) -> float:
         p, onehot = _class_pair(self, pred, target)
-        _check_probabilities(p, f"{self!r}.forward", "prediction (probabilities)")
-        with np.errstate(divide="ignore"):
+        edge = _check_probabilities(p, f"{self!r}.forward", "prediction (probabilities)")
+        with np.errstate(divide="ignore") if edge else _NO_CONTEXT:
             log_p = np.maximum(np.log(p), LOG_CLAMP)
         loss, scale = self._reduce(-(onehot * log_p), p.shape[0])
         self._grad = -scale * onehot / np.maximum(p, BCE_GRAD_EPS)

@@ -79,7 +79,8 @@ class SGD:
                     v *= self.momentum
                     v += (1.0 - self.dampening) * g
                 g = g + self.momentum * v if self.nesterov else v
-            p.data[...] -= self.lr * g
+            data = p.data
+            data -= self.lr * g  # in place: the module's own array changes
 
 
 class Adam:
@@ -129,4 +130,5 @@ class Adam:
             m += (1.0 - b1) * g
             v *= b2
             v += (1.0 - b2) * (g * g)
-            p.data[...] -= step_size * m / (np.sqrt(v) / sqrt_bc2 + self.eps)
+            data = p.data
+            data -= step_size * m / (np.sqrt(v) / sqrt_bc2 + self.eps)  # in place
