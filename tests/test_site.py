@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-import yaml
+from book_toc import toc_files
 from playwright.sync_api import sync_playwright
 
 pytestmark = pytest.mark.book
@@ -30,23 +30,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 SCREENSHOT_PAGE = "chapters/01_introduction.html"
 
 
-def toc_docs() -> list[str]:
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    docs = [toc["root"]]
-
-    def walk(entries):
-        for e in entries or []:
-            if "file" in e:
-                docs.append(e["file"])
-            walk(e.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return docs
-
-
-DOCS = toc_docs()
+DOCS = toc_files()
 NOTEBOOK_DOCS = [d for d in DOCS if (ROOT / f"{d}.ipynb").is_file()]
 
 
