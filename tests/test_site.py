@@ -9,11 +9,11 @@ screenshot of a chapter is kept in artifacts/.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import re
-import threading
+import subprocess
+import sys
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -25,8 +25,13 @@ pytestmark = pytest.mark.book
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+# Chromium itself resolves every host but 127.0.0.1 to "not found": a page that asks for
+# anything remote gets an instant failure (recorded by the test) instead of a network wait.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+TIMEOUT_MS = 120_000  # generous: the API reference is a large page, and CI shares two cores
+QUIET_S = 0.5  # a page has settled when no request has been in flight for this long
 SCREENSHOT_PAGE = "chapters/01_introduction.html"
 
 
@@ -34,21 +39,17 @@ DOCS = toc_files()
 NOTEBOOK_DOCS = [d for d in DOCS if (ROOT / f"{d}.ipynb").is_file()]
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(built_book):
     html = built_book / "html"
-    handler = functools.partial(_QuietHandler, directory=str(html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "html": html}
-    server.shutdown()
-    server.server_close()
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("static_server.py")), str(html)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        yield {"url": f"http://127.0.0.1:{port}", "html": html}
+    finally:
+        server.kill()
+        server.wait()
 
 
 @pytest.fixture(scope="module")
@@ -60,29 +61,49 @@ def browser():
 
 
 class Visit:
-    """Open one page, recording every request to another host (blocked) and console errors."""
+    """Open one page and wait until it has settled, recording every request that leaves
+    127.0.0.1 and every console error.
+
+    "Settled" is measured here, not with Playwright's ``networkidle``: the page has fired
+    ``load`` and no request has been in flight for ``QUIET_S``. If some request never ends,
+    the test fails naming it, instead of timing out without saying why.
+    """
 
     def __init__(self, browser, site, path):
         self.base = urlparse(site["url"])
         self.foreign: list[str] = []
         self.errors: list[str] = []
+        self.in_flight: dict = {}
+        self.last_activity = time.monotonic()
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
-        self.context.route("**/*", self._route)
+        self.context.on("request", self._started)
+        self.context.on("requestfinished", self._ended)
+        self.context.on("requestfailed", self._ended)
         self.page = self.context.new_page()
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"{m.text} ({m.location.get('url')})"))
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
-        # generous timeouts: the API reference is a large page, and CI shares two cores
-        self.page.set_default_timeout(120_000)
+        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        self.page.set_default_timeout(TIMEOUT_MS)
         self.response = self.page.goto(f"{site['url']}/{path}", wait_until="load")
-        self.page.wait_for_load_state("networkidle")
+        self.wait_until_settled(path)
 
-    def _route(self, route):
-        url = urlparse(route.request.url)
-        if url.scheme in ("data", "blob", "about") or url.netloc == self.base.netloc:
-            route.continue_()
-        else:
-            self.foreign.append(route.request.url)
-            route.abort()
+    def _started(self, request):
+        url = urlparse(request.url)
+        if url.scheme not in ("data", "blob", "about") and url.netloc != self.base.netloc:
+            self.foreign.append(request.url)
+        self.in_flight[request] = request.url
+        self.last_activity = time.monotonic()
+
+    def _ended(self, request):
+        self.in_flight.pop(request, None)
+        self.last_activity = time.monotonic()
+
+    def wait_until_settled(self, path):
+        deadline = time.monotonic() + TIMEOUT_MS / 1000
+        while self.in_flight or time.monotonic() - self.last_activity < QUIET_S:
+            assert time.monotonic() < deadline, (
+                f"{path}: requests still in flight after {TIMEOUT_MS / 1000:.0f} s: {sorted(self.in_flight.values())}")
+            self.page.wait_for_timeout(100)  # lets Playwright deliver the request events
 
     def close(self):
         self.context.close()
@@ -128,6 +149,18 @@ def test_page(visit, site, doc):
     assert not commands, f"{doc}: raw TeX visible in the text: {commands[:5]}"
     assert not v.foreign, f"{doc}: requests to other hosts: {v.foreign}"
     assert not v.errors, f"{doc}: console errors: {v.errors}"
+
+
+def test_a_request_to_another_host_is_caught(visit):
+    """The check behind "no request to any host but the local one" can fail: a page that
+    asks for a remote image is reported, and the request never leaves the machine."""
+    v = visit("intro.html")
+    v.page.evaluate("""() => { const img = document.createElement('img');
+                               img.src = 'https://cdn.example.com/pixel.png';
+                               document.body.appendChild(img); }""")
+    v.wait_until_settled("intro.html + remote image")
+    assert v.foreign == ["https://cdn.example.com/pixel.png"]
+    assert not v.in_flight
 
 
 def test_math_pages_are_typeset(visit):
