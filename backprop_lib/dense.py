@@ -126,6 +126,22 @@ class Dense(Module):
         ndarray, shape like the forward input
             :math:`\\partial L / \\partial X`.
         """
+        g = self._parameter_grads(grad_out)
+        dx = g @ self.W
+        return dx[0] if self._squeeze else dx
+
+    def parameter_backward(self, grad_out) -> None:
+        """Set ``dW = G.T @ X`` and ``db = G.sum(0)`` only: no ``dX``, one matmul fewer.
+
+        Parameters
+        ----------
+        grad_out : array_like, shape (B, out_features) (or (out_features,) after a 1-D forward)
+            :math:`G = \\partial L / \\partial Z`.
+        """
+        self._parameter_grads(grad_out)
+
+    def _parameter_grads(self, grad_out) -> np.ndarray:
+        """Check ``grad_out``, set ``dW`` and ``db``, and return ``G`` as a 2-D array."""
         self._require_forward("_x")
         out_shape = (self.out_features,) if self._squeeze else (self._x.shape[0], self.out_features)
         g = self._check_grad_shape(grad_out, out_shape)
@@ -133,5 +149,4 @@ class Dense(Module):
             g = g.reshape(1, -1)
         self.dW = g.T @ self._x
         self.db = g.sum(axis=0)
-        dx = g @ self.W
-        return dx[0] if self._squeeze else dx
+        return g

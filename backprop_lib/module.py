@@ -6,6 +6,10 @@ A module maps a batch ``X`` (rows are samples) to ``Y = f(X)``.
 * ``backward(grad_out)`` takes :math:`G = \\partial L / \\partial Y` (same shape as ``Y``) and
   returns :math:`\\partial L / \\partial X` — a vector-Jacobian product, never a Jacobian — and
   sets the gradients of the module's parameters (it overwrites them; it does not accumulate);
+* ``parameter_backward(grad_out)`` sets the same parameter gradients and returns nothing: what
+  the first layer of a network does in training, where nobody needs
+  :math:`\partial L / \partial X` of the data (PyTorch skips it too, for inputs that do not
+  require grad);
 * ``__call__`` is ``forward``.
 """
 
@@ -64,6 +68,14 @@ class Module:
 
     def __call__(self, x):
         return self.forward(x)
+
+    def parameter_backward(self, grad_out) -> None:
+        """Set the parameters' gradients from ``grad_out`` without returning the input gradient.
+
+        The default runs :meth:`backward` and drops its result; a module whose input gradient
+        costs real work (:class:`~backprop_lib.Dense`: a matmul) overrides it to skip that work.
+        """
+        self.backward(grad_out)
 
     def parameters(self) -> list[Parameter]:
         """Trainable parameters, in a fixed order (empty for parameter-free modules)."""

@@ -24,7 +24,8 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity`` and ``Softmax``.
+        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
+        ``Sequential`` models (which become nested ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
         Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
     """
@@ -39,6 +40,8 @@ def to_torch(model: Sequential, dtype=None):
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
                 lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
             layers.append(lin)
+        elif isinstance(m, Sequential):
+            layers.append(to_torch(m, dtype))
         elif isinstance(m, Softmax):
             layers.append(torch.nn.Softmax(dim=-1))
         elif type(m) in _ACTIVATIONS:
@@ -59,6 +62,8 @@ def from_torch(module) -> Sequential:
             W = m.weight.detach().cpu().numpy()
             b = m.bias.detach().cpu().numpy() if m.bias is not None else np.zeros(m.out_features, dtype=W.dtype)
             modules.append(Dense.from_weights(W, b))
+        elif isinstance(m, torch.nn.Sequential):
+            modules.append(from_torch(m))
         elif isinstance(m, torch.nn.Softmax):
             if m.dim not in (-1, 1, None):
                 raise ValueError(f"from_torch: only softmax over the last axis is supported, got dim={m.dim}")

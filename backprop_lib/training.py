@@ -127,7 +127,8 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
         progress=None) -> dict:
     """Train ``model`` in place by mini-batch gradient descent; return the history.
 
-    Each step: ``loss.forward(model.forward(X_B), y_B)``, ``model.backward(loss.backward())``,
+    Each step: ``loss.forward(model.forward(X_B), y_B)``,
+    ``model.backward(loss.backward(), input_grad=False)``,
     ``optimizer.step()``. Batches come from :func:`minibatches` with ``rng``.
 
     Parameters
@@ -174,7 +175,7 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
         losses = []
         for idx in minibatches(X.shape[0], batch_size, rng):
             value = loss.forward(model.forward(X[idx]), y[idx])
-            model.backward(loss.backward())
+            model.backward(loss.backward(), input_grad=False)  # the data needs no gradient
             optimizer.step()
             losses.append(value)
         history["step_loss"].extend(losses)

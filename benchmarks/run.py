@@ -6,7 +6,8 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.run --quick    # a smoke run (few repeats), writes nothing unless --out
 
 A *training step* is forward, loss, backward and an SGD update, for backprop_lib
-(``Sequential`` + loss + ``SGD``) and for the PyTorch model built from it by
+(``Sequential`` + loss + ``SGD``; ``backward(..., input_grad=False)``, so neither side computes
+the gradient with respect to the data) and for the PyTorch model built from it by
 ``backprop_lib.to_torch`` (identical starting weights; one step of each is compared before
 timing).  Library and PyTorch repeats are interleaved (A B B A ...) so that load from other
 processes on a shared machine hits both alike; every figure is the median over repeats of
@@ -14,7 +15,8 @@ the mean time of a block of steps.
 
 Achieved GFLOP/s counts a step as ``6 * batch * parameters`` floating-point operations
 (2 for the forward matmul, 2 for the weight gradient, 2 for the input gradient, per weight
-and sample); it is compared with NumPy's own float32 matmul rate on a matmul shaped like the
+and sample) less ``2 * batch * n_0 * n_1``, the first layer's input gradient, which neither
+side computes; it is compared with NumPy's own float32 matmul rate on a matmul shaped like the
 large MLP's middle layer, measured in the same run, interleaved with the large MLP's repeats.
 Nothing here asserts a time.
 """
@@ -116,7 +118,8 @@ class Case:
 
     @property
     def flops_per_step(self) -> float:
-        return 6.0 * self.batch * self.params
+        """``6 * batch * params`` less the first layer's input gradient, which neither side computes."""
+        return 6.0 * self.batch * self.params - 2.0 * self.batch * self.sizes[0] * self.sizes[1]
 
 
 def seed003_weights():
@@ -221,7 +224,7 @@ def make_steps(case: Case, dtype_name: str):
     def lib_step():
         out = model.forward(x)
         value = loss.forward(out, y)
-        model.backward(loss.backward())
+        model.backward(loss.backward(), input_grad=False)  # like PyTorch: tx does not require grad
         opt.step()
         return value
 
@@ -355,7 +358,7 @@ def run(quick: bool = False, threads: int | None = None, only: list[str] | None 
         "machine": info,
         "threads": {"numpy_blas": numpy_blas_threads(), "torch": torch.get_num_threads(),
                     "threadpools": threadpools()},
-        "settings": {"quick": quick, "flops_per_step": "6 * batch * parameters", "matmul_shape": list(MATMUL_SHAPE),
+        "settings": {"quick": quick, "flops_per_step": "6 * batch * parameters - 2 * batch * n_0 * n_1 (no input gradient for the data)", "matmul_shape": list(MATMUL_SHAPE),
                      "optimizer": "SGD (no momentum)", "timing": "median over interleaved repeats of block means"},
         "training_step": [],
     }

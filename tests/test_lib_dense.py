@@ -149,3 +149,30 @@ def test_integer_and_bool_inputs_are_converted_to_float():
     layer = Dense(2, 1, rng=0)
     np.testing.assert_allclose(layer(np.array([[1, 2]])), layer(np.array([[1.0, 2.0]])))
     assert layer(np.array([[True, False]])).dtype == np.float64
+
+
+@pytest.mark.parametrize("batch,n_in,n_out", SHAPES)
+def test_parameter_backward_sets_the_same_gradients_as_torch_and_returns_nothing(batch, n_in, n_out):
+    """The training path: dW and db only, checked against PyTorch with an input that needs no grad."""
+    rng = np.random.default_rng(batch * 100 + n_in * 10 + n_out + 1)
+    layer = Dense(n_in, n_out, rng=rng)
+    x = rng.standard_normal((batch, n_in))
+    g = rng.standard_normal((batch, n_out))
+    lin = torch_linear(layer)
+    lin(t64(x)).backward(t64(g))
+    layer.forward(x)
+    assert layer.parameter_backward(g) is None
+    assert_matches_torch(layer.dW, lin.weight.grad, "Dense.parameter_backward dW")
+    assert_matches_torch(layer.db, lin.bias.grad, "Dense.parameter_backward db")
+
+
+def test_parameter_backward_checks_like_backward():
+    layer = Dense(3, 2, rng=0)
+    with pytest.raises(RuntimeError, match="before forward"):
+        layer.parameter_backward(np.ones((1, 2)))
+    layer.forward(np.ones((4, 3)))
+    with pytest.raises(ValueError, match=r"Dense\(3 -> 2\).backward: expected grad_out of shape \(4, 2\)"):
+        layer.parameter_backward(np.ones((4, 3)))
+    layer.forward(np.ones(3))  # one sample as a vector
+    layer.parameter_backward(np.array([1.0, -1.0]))
+    np.testing.assert_array_equal(layer.dW, [[1, 1, 1], [-1, -1, -1]])

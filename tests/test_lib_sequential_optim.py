@@ -41,6 +41,63 @@ def test_sequential_rejects_non_modules():
         Sequential(Dense(2, 2), np.tanh)
 
 
+class _NoShortcut:
+    """A duck-typed module with parameters but no parameter_backward (Sequential falls back to backward)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+        self.backward_calls = 0
+
+    def forward(self, x):
+        return self.layer.forward(x)
+
+    def backward(self, g):
+        self.backward_calls += 1
+        return self.layer.backward(g)
+
+    def parameters(self):
+        return self.layer.parameters()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Sequential(Dense(4, 5, rng=0), Tanh(), Dense(5, 3, rng=1), Softmax()),
+    lambda: Sequential(Tanh(), Dense(4, 5, rng=0), ReLU(), Dense(5, 3, rng=1)),  # a leading activation
+    lambda: Sequential(Sequential(Dense(4, 5, rng=0), Sigmoid()), Dense(5, 3, rng=1)),  # nested
+    lambda: Sequential(_NoShortcut(Dense(4, 5, rng=0)), ReLU(), Dense(5, 3, rng=1)),  # duck-typed first module
+], ids=["dense-first", "activation-first", "nested", "duck-typed"])
+def test_backward_without_input_grad_sets_the_same_parameter_gradients_as_torch(make):
+    model = make()
+    x = np.random.default_rng(2).standard_normal((6, 4))
+    g = np.random.default_rng(3).standard_normal((6, 3))
+    reference = make()
+    reference.forward(x)
+    reference.backward(g)
+    tm = to_torch(Sequential(*(m.layer if isinstance(m, _NoShortcut) else m for m in reference)))
+    tm(t64(x)).backward(t64(g))  # the data needs no gradient, as in training
+    model.forward(x)
+    assert model.backward(g, input_grad=False) is None
+    for p, q, tp in zip(model.parameters(), reference.parameters(), tm.parameters()):
+        np.testing.assert_array_equal(p.grad, q.grad)
+        assert_matches_torch(p.grad, tp.grad, f"backward(input_grad=False) {p!r}")
+
+
+def test_backward_without_input_grad_skips_modules_before_the_first_parameter():
+    leading = Tanh()
+    model = Sequential(leading, Dense(2, 2, rng=0))
+    model.forward(np.ones((3, 2)))
+    leading._z = None  # were Tanh.backward called now, it would raise "backward called before forward"
+    model.backward(np.ones((3, 2)), input_grad=False)
+    with pytest.raises(RuntimeError, match="before forward"):
+        model.backward(np.ones((3, 2)))
+
+
+def test_backward_without_input_grad_on_a_parameter_free_model():
+    model = Sequential(ReLU(), Tanh())
+    model.forward(np.ones((2, 2)))
+    assert model.backward(np.ones((2, 2)), input_grad=False) is None
+    assert model.parameters() == []
+
+
 def run_training(model, loss, opt, tmodel, tloss, topt, X, y, yt, steps=100):
     Xt = t64(X)
     for step in range(steps):

@@ -19,6 +19,17 @@ def test_round_trip_keeps_weights_and_function():
     np.testing.assert_array_equal(back[0].W, model[0].W)
 
 
+def test_nested_sequential_round_trip():
+    model = Sequential(Sequential(Dense(3, 4, rng=0), Tanh()), Dense(4, 2, rng=1), Sequential(Sigmoid()))
+    tm = to_torch(model)
+    assert isinstance(tm[0], torch.nn.Sequential) and isinstance(tm[0][0], torch.nn.Linear)
+    back = from_torch(tm)
+    assert isinstance(back[0], Sequential) and isinstance(back[0][0], Dense)
+    x = np.random.default_rng(1).standard_normal((5, 3))
+    assert_matches_torch(model(x), tm(t64(x)), "nested to_torch")
+    assert_matches_torch(back(x), tm(t64(x)), "nested round trip")
+
+
 def test_to_torch_float32_and_weights_are_copied():
     model = Sequential(Dense(2, 2, rng=0, dtype=np.float32))
     tm = to_torch(model)
