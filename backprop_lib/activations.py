@@ -49,7 +49,7 @@ class _Elementwise(Module):
         return f"{type(self).__name__}()"
 
     def _input(self, z, what: str) -> np.ndarray:
-        who = f"{self!r}.{what}"
+        who = f"{type(self).__name__}().{what}"  # the repr, without a method call per forward
         z = as_float_array(z, who)
         check_finite(z, who)
         return z

@@ -40,10 +40,20 @@ class _Loss:
     _reductions = ("mean", "sum")
 
     def __init__(self, reduction: str = "mean"):
-        if reduction not in self._reductions:
-            raise ValueError(f"{type(self).__name__}: reduction must be one of {self._reductions}, got {reduction!r}")
         self.reduction = reduction
         self._grad = None
+
+    @property
+    def reduction(self) -> str:
+        """``"mean"`` or ``"sum"`` (``MSELoss`` also ``"half_sum"``); checked when set."""
+        return self._reduction
+
+    @reduction.setter
+    def reduction(self, value: str) -> None:
+        if value not in self._reductions:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {self._reductions}, got {value!r}")
+        self._reduction = value
+        self._who = f"{self!r}.forward"  # error messages name the loss; built once, not per call
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
@@ -52,7 +62,7 @@ class _Loss:
         return self.forward(pred, target)
 
     def _pair(self, pred, target):
-        who = f"{self!r}.forward"
+        who = self._who
         pred = as_float_array(pred, who)
         target = as_float_array(target, who, dtype=pred.dtype)
         check_same_shape(pred, target, who)
@@ -77,10 +87,10 @@ class _Loss:
 def _check_probabilities(p: np.ndarray, who: str, what: str) -> bool:
     """Raise unless every entry of ``p`` lies in [0, 1]; return whether one is exactly 0 or 1
     (where ``log`` needs its -100 clamp)."""
-    if p.size <= SMALL:  # a few numbers: Python comparisons beat two NumPy reductions
+    if p.size <= SMALL:  # a few numbers: Python's min, max and `in` beat two NumPy reductions
         values = p.ravel().tolist()
-        ok = all(0.0 <= v <= 1.0 for v in values)
-        edge = ok and any(v == 0.0 or v == 1.0 for v in values)
+        ok = not values or (min(values) >= 0.0 and max(values) <= 1.0)  # NaN: refused before this
+        edge = ok and (0.0 in values or 1.0 in values)
     else:
         lo, hi = (p.min(), p.max()) if p.size else (0.5, 0.5)
         ok = lo >= 0.0 and hi <= 1.0
@@ -128,7 +138,7 @@ class BCELoss(_Loss):
 
     def forward(self, pred, target) -> float:
         pred, target = self._pair(pred, target)
-        who = f"{self!r}.forward"
+        who = self._who
         edge = _check_probabilities(pred, who, "prediction (probabilities)")
         _check_probabilities(target, who, "target")
         with np.errstate(divide="ignore") if edge else _NO_CONTEXT:  # log(0) = -inf, then clamped
@@ -151,7 +161,7 @@ class BCEWithLogitsLoss(_Loss):
 
     def forward(self, pred, target) -> float:
         x, target = self._pair(pred, target)
-        _check_probabilities(target, f"{self!r}.forward", "target")
+        _check_probabilities(target, self._who, "target")
         elementwise = np.maximum(x, 0.0) - x * target + np.log1p(np.exp(-np.abs(x)))
         loss, scale = self._reduce(elementwise, x.size)
         self._grad = scale * (sigmoid(x) - target)
@@ -186,7 +196,7 @@ def _one_hot_targets(target, batch: int, classes: int, who: str, dtype) -> np.nd
 
 
 def _class_pair(loss: _Loss, pred, target):
-    who = f"{loss!r}.forward"
+    who = loss._who
     pred = as_float_array(pred, who)
     check_rank(pred, (2,), who, "(batch, classes)")
     check_finite(pred, who, "prediction")
@@ -225,7 +235,7 @@ class CategoricalCrossEntropy(_Loss):
 
     def forward(self, pred, target) -> float:
         p, onehot = _class_pair(self, pred, target)
-        edge = _check_probabilities(p, f"{self!r}.forward", "prediction (probabilities)")
+        edge = _check_probabilities(p, self._who, "prediction (probabilities)")
         with np.errstate(divide="ignore") if edge else _NO_CONTEXT:
             log_p = np.maximum(np.log(p), LOG_CLAMP)
         loss, scale = self._reduce(-(onehot * log_p), p.shape[0])

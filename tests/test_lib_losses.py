@@ -219,6 +219,16 @@ def test_bad_reduction():
         BCELoss("half_sum")
 
 
+def test_reduction_set_later_is_checked_and_used_and_named_in_errors():
+    loss = MSELoss()
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        loss.reduction = "median"
+    loss.reduction = "sum"
+    assert loss.forward(np.array([1.0, 2.0]), np.array([0.0, 0.0])) == 5.0
+    with pytest.raises(ValueError, match=r"MSELoss\(reduction='sum'\).forward: prediction and target must have the same shape"):
+        loss.forward(np.ones(2), np.ones(3))
+
+
 def test_backward_before_forward_is_an_error():
     with pytest.raises(RuntimeError, match="before forward"):
         MSELoss().backward()
