@@ -67,6 +67,15 @@ def build_exec_times(log_text: str) -> dict[str, float]:
     return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
+def failed_notebooks(log_text: str) -> list[str]:
+    """Notebooks that failed, from a build log (``x.ipynb: WARNING: Executing notebook failed``)
+    or an nbmake log (``FAILED chapters/x.ipynb::x.ipynb``); colour codes are ignored."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", log_text)
+    built = re.findall(r"([^\s:]+\.ipynb):(?: WARNING:)? Executing notebook failed", text)
+    tested = re.findall(r"^FAILED ([^\s:]+\.ipynb)", text, re.M)
+    return sorted(set(built + tested))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -86,6 +95,7 @@ def main(argv=None) -> int:
         text = (logs / "cold_build.log").read_text(errors="replace")
         result["steps"]["cold_build"]["notebook_exec_seconds"] = build_exec_times(text)
         result["steps"]["cold_build"]["warnings"] = len(re.findall(r"WARNING", text))
+        result["steps"]["cold_build"]["failed_pages"] = failed_notebooks(text)
         print("cold build:", round(result["steps"]["cold_build"]["seconds"], 1), "s", flush=True)
         cmd = [jb, "build", "-W", "-n", "--keep-going", "--path-output", str(scratch), str(ROOT)]
         result["steps"]["rebuild_no_change"] = timed(cmd, logs / "rebuild.log")
@@ -96,6 +106,7 @@ def main(argv=None) -> int:
     text = (logs / "nbmake.log").read_text(errors="replace")
     result["steps"]["nbmake"]["notebook_seconds"] = nbmake_durations(text)
     result["steps"]["nbmake"]["summary"] = (text.strip().splitlines() or [""])[-1]
+    result["steps"]["nbmake"]["failed_pages"] = failed_notebooks(text)
     print("nbmake:", round(result["steps"]["nbmake"]["seconds"], 1), "s;", result["steps"]["nbmake"]["summary"], flush=True)
     result["machine"]["loadavg_end"] = loadavg()
     result["cpus_busy_note"] = (f"load average {info['loadavg_start']} at start, {loadavg()} at end, "
