@@ -72,7 +72,7 @@ class Module:
     def parameter_backward(self, grad_out) -> None:
         """Set the parameters' gradients from ``grad_out`` without returning the input gradient.
 
-        The default runs :meth:`backward` and drops its result; a module whose input gradient
+        The default runs ``backward`` and drops its result; a module whose input gradient
         costs real work (:class:`~backprop_lib.Dense`: a matmul) overrides it to skip that work.
         """
         self.backward(grad_out)

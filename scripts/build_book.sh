@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Strict build of the book: the website (_build/html) and the PDF (_build/latex/*.pdf).
-#   - every notebook is executed afresh (execute_notebooks: force in _config.yml);
+#   - every notebook is executed afresh, all of them in parallel before Sphinx starts
+#     (scripts/execute_notebooks.py empties _build/.jupyter_cache and fills it; the build reads
+#     it: execute_notebooks: cache in _config.yml);
 #   - -W -n --keep-going: any warning (a raising cell, a broken reference or citation, a missing
 #     nitpick target, TeX that KaTeX cannot parse) fails the build, after reporting all of them;
 #   - scripts/check_html.py then fails the build if a page shows a KaTeX error or loads anything
@@ -14,8 +16,10 @@ OUT=_build
 mkdir -p "$OUT/logs"
 start=$(date +%s)
 
-echo "==> book: strict HTML build (jupyter-book build --all -W -n --keep-going .), executing every notebook"
+echo "==> book: executing every notebook in parallel (scripts/execute_notebooks.py)"
 rm -f "$OUT/.book-stamp"
+python scripts/execute_notebooks.py "$OUT" 2>"$OUT/logs/execute.log"
+echo "==> book: strict HTML build (jupyter-book build --all -W -n --keep-going .)"
 if ! jupyter-book build --all -W -n --keep-going . >"$OUT/logs/html.log" 2>&1; then
   grep -E "WARNING|ERROR|Error|Exception" "$OUT/logs/html.log" | grep -v "IPKernelApp\] WARNING" | tail -n 40 >&2 || true
   echo "==> book: HTML build FAILED (full log: $OUT/logs/html.log)" >&2

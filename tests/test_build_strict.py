@@ -21,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"
+EXECUTE_NOTEBOOKS = ROOT / "scripts" / "execute_notebooks.py"
 
 sys.path.insert(0, str(ROOT / "scripts"))
 import check_html  # noqa: E402
@@ -67,6 +68,14 @@ def _build(book: Path) -> tuple[int, str]:
     return result.returncode, result.stdout + result.stderr
 
 
+def _pre_execute(book: Path) -> str:
+    """What `make book` does before the build: every notebook, in parallel, into the book's cache."""
+    result = subprocess.run([sys.executable, str(EXECUTE_NOTEBOOKS), str(book / "_build"), str(book)],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
 def test_control_book_builds(tmp_path):
     code, log = _build(_mini_book(tmp_path, "control"))
     assert code == 0, log[-3000:]
@@ -75,9 +84,27 @@ def test_control_book_builds(tmp_path):
     assert check_html.problems(html) == []
 
 
+def test_pre_executed_book_is_built_from_a_fresh_cache(tmp_path):
+    """`make book`'s path: the notebooks run before the build, which then only reads the cache;
+    the cache is emptied first, so nothing from an earlier run (older library code) survives."""
+    book = _mini_book(tmp_path, "control")
+    stale = book / "_build" / ".jupyter_cache" / "stale-entry"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("from an earlier run")
+    assert "1 of 1 notebooks executed and cached" in _pre_execute(book)
+    assert not stale.exists()
+    code, log = _build(book)
+    assert code == 0, log[-3000:]
+    assert "Using cached notebook" in log and "Executing notebook" not in log, log[-3000:]
+
+
 def test_raising_cell_and_bad_tex_fail_the_build(tmp_path):
-    """One build with both faults: --keep-going reports each, and the build fails."""
-    code, log = _build(_mini_book(tmp_path, "broken"))
+    """One build with both faults: --keep-going reports each, and the build fails. The notebooks
+    run first as in `make book`: the broken one is not cached, so the build runs it and fails."""
+    book = _mini_book(tmp_path, "broken")
+    out = _pre_execute(book)
+    assert "1 of 2 notebooks executed and cached" in out and "broken.ipynb" in out, out
+    code, log = _build(book)
     assert code != 0, "a notebook cell raised and a formula could not parse, yet the build succeeded"
     assert "broken.ipynb" in log and "Executing notebook failed" in log, log[-3000:]
     assert "KaTeX could not render" in log and "badtex.md" in log, log[-3000:]
