@@ -8,10 +8,12 @@ the API reference covers every public module, and the HTML checker catches what 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import pkgutil
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,20 +62,36 @@ def _mini_book(tmp: Path, variant: str) -> Path:
     return book
 
 
+def _run_logged(cmd: list[str], log: Path) -> tuple[int, str]:
+    """Run ``cmd``; return its exit code and its output.
+
+    The output goes to a file, not a pipe, and the command runs in its own process group, which is
+    killed afterwards: sphinxcontrib-katex's node render server (and a Jupyter kernel) inherit the
+    command's stderr, and one that outlives it (seen once in CI, for the KaTeX server) would keep
+    a pipe open and hang the test.
+    """
+    with log.open("w") as fh:
+        process = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            code = process.wait(timeout=600)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)  # anything it left running
+    return code, log.read_text(errors="replace")
+
+
 def _build(book: Path) -> tuple[int, str]:
-    result = subprocess.run(
-        [str(JUPYTER_BOOK), "build", "--all", "-W", "-n", "--keep-going", str(book)],
-        capture_output=True, text=True, timeout=600,
-    )
-    return result.returncode, result.stdout + result.stderr
+    """Build ``book`` strictly; return the exit code and the log."""
+    return _run_logged([str(JUPYTER_BOOK), "build", "--all", "-W", "-n", "--keep-going", str(book)],
+                       book.parent / f"{book.name}-build.log")
 
 
 def _pre_execute(book: Path) -> str:
     """What `make book` does before the build: every notebook, in parallel, into the book's cache."""
-    result = subprocess.run([sys.executable, str(EXECUTE_NOTEBOOKS), str(book / "_build"), str(book)],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
+    code, out = _run_logged([sys.executable, str(EXECUTE_NOTEBOOKS), str(book / "_build"), str(book)],
+                            book.parent / f"{book.name}-execute.log")
+    assert code == 0, out
+    return out
 
 
 def test_control_book_builds(tmp_path):
