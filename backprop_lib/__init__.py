@@ -5,7 +5,9 @@ rows are samples (``Z = A @ W.T + b``); ``W`` has PyTorch's ``(out, in)`` layout
 stacks columns; Jacobians are numerator layout; losses average over the batch.
 """
 
-from . import book, datasets, efficiency, index_notation, kron_checks, matcalc, symbolic, timing, training, worked
+import importlib
+
+from . import book, datasets, efficiency, matcalc, timing, training, worked
 from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .dense import Dense
 from .losses import (
@@ -55,3 +57,17 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+# The SymPy-based modules load on first use (``backprop_lib.symbolic``, or
+# ``from backprop_lib import symbolic``): importing SymPy costs about half a second, which a
+# script that only trains a network should not pay. PyTorch is likewise imported only by the
+# functions of ``torch_bridge`` that need it.
+_SYMPY_MODULES = ("symbolic", "index_notation", "kron_checks")
+
+
+def __getattr__(name: str):
+    if name in _SYMPY_MODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

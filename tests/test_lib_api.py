@@ -1,4 +1,8 @@
 import importlib
+import subprocess
+import sys
+
+import pytest
 
 import backprop_lib
 
@@ -22,3 +26,21 @@ def test_matcalc_and_symbolic_expose_documented_functions():
     sym = importlib.import_module("backprop_lib.symbolic")
     for name in ("matrix", "vec", "kron", "jacobian", "prove_equal"):
         assert callable(getattr(sym, name))
+
+
+def test_import_loads_neither_torch_nor_sympy_until_needed():
+    code = (
+        "import sys, backprop_lib\n"
+        "assert 'torch' not in sys.modules and 'sympy' not in sys.modules, 'heavy import at import time'\n"
+        "m = backprop_lib.symbolic\n"
+        "assert 'sympy' in sys.modules and m is sys.modules['backprop_lib.symbolic']\n"
+        "from backprop_lib import index_notation, kron_checks\n"
+        "assert 'torch' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="has no attribute 'nonexistent'"):
+        backprop_lib.nonexistent  # noqa: B018
