@@ -140,6 +140,16 @@ def _prove(name: str, statement: str, lhs, rhs, raw=None, **extra) -> IndexProof
     return IndexProof(name, statement, lhs, rhs, True, raw, extra)
 
 
+def _dense_output_entry(n, i, j, *, bias: bool = True):
+    """Entry ``i`` of a dense layer's output, :math:`z_i = \\sum_{j=0}^{n-1} W_{ij} a_j\\,(+\\, b_i)`.
+
+    Returns ``(W, a, b, z_i)``: the ``IndexedBase`` symbols and the SymPy sum over ``j``.
+    """
+    W, a, b = sp.IndexedBase("W"), sp.IndexedBase("a"), sp.IndexedBase("b")
+    z_i = sp.Sum(W[i, j] * a[j], (j, 0, n - 1))
+    return W, a, b, (z_i + b[i] if bias else z_i)
+
+
 def dense_weight_derivative() -> IndexProof:
     """All sizes: :math:`\\partial (W a)_i / \\partial W_{pq} = \\delta_{ip}\\, a_q`.
 
@@ -149,8 +159,7 @@ def dense_weight_derivative() -> IndexProof:
     """
     m, n = _sizes("m", "n")
     i, j, p, q = _indices("i", "j", "p", "q")
-    W, a = sp.IndexedBase("W"), sp.IndexedBase("a")
-    z_i = sp.Sum(W[i, j] * a[j], (j, 0, n - 1))
+    W, a, _, z_i = _dense_output_entry(n, i, j, bias=False)
     raw = sp.diff(z_i, W[p, q])
     lhs = resolve_ranges(raw.doit(), {q: n, j: n, i: m, p: m})
     rhs = sp.KroneckerDelta(i, p) * a[q]
@@ -168,8 +177,7 @@ def dense_bias_derivative() -> IndexProof:
     """All sizes: :math:`\\partial (W a + b)_i / \\partial b_p = \\delta_{ip}`, i.e. :math:`\\partial z/\\partial b = I_m`."""
     m, n = _sizes("m", "n")
     i, j, p = _indices("i", "j", "p")
-    W, a, b = sp.IndexedBase("W"), sp.IndexedBase("a"), sp.IndexedBase("b")
-    z_i = sp.Sum(W[i, j] * a[j], (j, 0, n - 1)) + b[i]
+    _, _, b, z_i = _dense_output_entry(n, i, j)
     raw = sp.diff(z_i, b[p])
     lhs = resolve_ranges(raw.doit(), {i: m, p: m})
     return _prove("dense bias derivative", r"\frac{\partial z_i}{\partial b_p} = \delta_{ip}",
@@ -180,8 +188,7 @@ def dense_input_derivative() -> IndexProof:
     """All sizes: :math:`\\partial (W a + b)_i / \\partial a_q = W_{iq}`, i.e. :math:`\\partial z/\\partial a = W`."""
     m, n = _sizes("m", "n")
     i, j, q = _indices("i", "j", "q")
-    W, a, b = sp.IndexedBase("W"), sp.IndexedBase("a"), sp.IndexedBase("b")
-    z_i = sp.Sum(W[i, j] * a[j], (j, 0, n - 1)) + b[i]
+    W, a, _, z_i = _dense_output_entry(n, i, j)
     raw = sp.diff(z_i, a[q])
     lhs = resolve_ranges(raw.doit(), {q: n, j: n, i: m})
     return _prove("dense input derivative", r"\frac{\partial z_i}{\partial a_q} = W_{iq}",
