@@ -55,20 +55,24 @@ def test_relu_at_exactly_zero_matches_torch():
     assert act.derivative(np.array(0.0)) == 0.0
 
 
-@pytest.mark.parametrize("cls,ref", [(Sigmoid, torch.sigmoid), (Tanh, torch.tanh)])
-def test_saturating_activations_at_plus_minus_1000_are_finite_and_match_torch(cls, ref):
-    z = np.array([[-1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0]])
-    g = np.ones_like(z)
+def _check_extremes_against_torch(act, torch_fn, z, g, what):
+    """Forward and backward at extreme inputs raise no overflow, invalid or divide warning, stay
+    finite, and match PyTorch float64."""
     zt = t64(z, grad=True)
-    out = ref(zt)
+    out = torch_fn(zt)
     out.backward(t64(g))
-    act = cls()
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         y = act.forward(z)
         dz = act.backward(g)
     assert np.isfinite(y).all() and np.isfinite(dz).all()
-    assert_matches_torch(y, out, "saturated forward")
-    assert_matches_torch(dz, zt.grad, "saturated backward")
+    assert_matches_torch(y, out, f"{what} forward")
+    assert_matches_torch(dz, zt.grad, f"{what} backward")
+
+
+@pytest.mark.parametrize("cls,ref", [(Sigmoid, torch.sigmoid), (Tanh, torch.tanh)])
+def test_saturating_activations_at_plus_minus_1000_are_finite_and_match_torch(cls, ref):
+    z = np.array([[-1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0]])
+    _check_extremes_against_torch(cls(), ref, z, np.ones_like(z), "saturated")
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 4), (5, 3), (3, 3), (4,)])
@@ -99,16 +103,7 @@ def test_softmax_jacobian_is_diag_s_minus_ssT_and_matches_torch_and_backward():
 def test_softmax_at_plus_minus_1000_is_finite_and_matches_torch():
     z = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, 999.0], [-1000.0, -1000.0, -1000.0]])
     g = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0], [1.0, 0.0, -1.0]])
-    zt = t64(z, grad=True)
-    out = torch.softmax(zt, -1)
-    out.backward(t64(g))
-    sm = Softmax()
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        s = sm.forward(z)
-        dz = sm.backward(g)
-    assert np.isfinite(s).all() and np.isfinite(dz).all()
-    assert_matches_torch(s, out, "softmax extreme")
-    assert_matches_torch(dz, zt.grad, "softmax extreme backward")
+    _check_extremes_against_torch(Softmax(), lambda t: torch.softmax(t, -1), z, g, "softmax extreme")
 
 
 def test_activation_output_dtype_follows_input():
