@@ -50,6 +50,8 @@ TARGET_LARGE_MATMUL_FRACTION = 0.90
 MATMUL_SHAPE = (512, 2048, 2048)
 # The network whose step's products, timed alone, are the ceiling.
 CEILING_SIZES, CEILING_BATCH = [1024, 2048, 2048, 1024], 512
+CEILING_WHAT = (f"the matrix products of one training step of the {'-'.join(map(str, CEILING_SIZES))} MLP "
+                f"at batch {CEILING_BATCH}, timed alone")
 
 
 # ----------------------------------------------------------------------------- timing
@@ -291,9 +293,11 @@ def step_matmul_fns(sizes=CEILING_SIZES, batch=CEILING_BATCH):
         G = rng.standard_normal((batch, n_out), dtype=np.float32)
         products += [(A, W.T), (G.T, A)] + ([(G, W)] if i else [])
         flops += 2.0 * batch * n_in * n_out * (3 if i else 2)
-    t_products = [(torch.from_numpy(a.copy()) if a.flags.c_contiguous else torch.from_numpy(a.T.copy()).T,
-                   torch.from_numpy(b.copy()) if b.flags.c_contiguous else torch.from_numpy(b.T.copy()).T)
-                  for a, b in products]
+
+    def as_torch(x):  # a copy with the same memory layout (a transposed view stays one)
+        return torch.from_numpy(x.copy()) if x.flags.c_contiguous else torch.from_numpy(x.T.copy()).T
+
+    t_products = [(as_torch(a), as_torch(b)) for a, b in products]
 
     def numpy_products():
         for a, b in products:
@@ -395,7 +399,7 @@ def run(quick: bool = False, threads: int | None = None, only: list[str] | None 
         "machine": info,
         "threads": {"numpy_blas": numpy_blas_threads(), "torch": torch.get_num_threads(),
                     "threadpools": threadpools()},
-        "settings": {"quick": quick, "flops_per_step": "6 * batch * parameters - 2 * batch * n_0 * n_1 (no input gradient for the data)", "matmul_ceiling": f"the products of one step of the {'-'.join(map(str, CEILING_SIZES))} MLP at batch {CEILING_BATCH}",
+        "settings": {"quick": quick, "flops_per_step": "6 * batch * parameters - 2 * batch * n_0 * n_1 (no input gradient for the data)", "matmul_ceiling": CEILING_WHAT,
                      "optimizer": "SGD (no momentum)", "timing": "median over interleaved repeats of block means"},
         "training_step": [],
     }
@@ -439,8 +443,7 @@ def run(quick: bool = False, threads: int | None = None, only: list[str] | None 
     np_rate = mm_flops / med["numpy_step_products"] / 1e9
     torch_rate = mm_flops / med["torch_step_products"] / 1e9
     result["matmul"] = {
-        "what": f"the matrix products of one training step of the {'-'.join(map(str, CEILING_SIZES))} MLP "
-                f"at batch {CEILING_BATCH}, timed alone", "sizes": CEILING_SIZES, "batch": CEILING_BATCH,
+        "what": CEILING_WHAT, "sizes": CEILING_SIZES, "batch": CEILING_BATCH,
         "dtype": "float32", "flops": mm_flops, "numpy_gflops": np_rate, "torch_gflops": torch_rate,
         "numpy_samples": mm_samples["numpy_step_products"], "torch_samples": mm_samples["torch_step_products"],
         "square": {"shape": list(MATMUL_SHAPE), "numpy_gflops": sq_flops / med["numpy_square"] / 1e9,
