@@ -26,7 +26,6 @@ import socket
 import subprocess
 import time
 
-from docutils import nodes
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)

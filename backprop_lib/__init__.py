@@ -1,50 +1,34 @@
 """backprop_lib: backpropagation in NumPy, one concept per module, checked against PyTorch.
 
+The package is in layers, each importing only the ones before it in this list:
+
+- :mod:`backprop_lib.nn` — the neural-network library (NumPy only);
+- :mod:`backprop_lib.calculus` — matrix calculus: NumPy, and SymPy loaded on first use;
+- :mod:`backprop_lib.explain` — instrumented teaching code built on ``nn``;
+- :mod:`backprop_lib.book` — glue for the book's notebooks;
+- :mod:`backprop_lib.torch_bridge` — conversion to and from PyTorch (torch loaded on first use).
+
+Every public name is also here, flat: ``from backprop_lib import Dense, matcalc, symbolic``.
+
 Conventions: math uses per-sample column vectors (``z = W a + b``); code uses batches whose
 rows are samples (``Z = A @ W.T + b``); ``W`` has PyTorch's ``(out, in)`` layout; ``vec``
 stacks columns; Jacobians are numerator layout; losses average over the batch.
 """
 
-import importlib
-
-from . import book, datasets, efficiency, matcalc, timing, training, worked
-from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
-from .dense import Dense
-from .losses import (
-    BCELoss,
-    BCEWithLogitsLoss,
-    CategoricalCrossEntropy,
-    CrossEntropyLoss,
-    MSELoss,
-    softmax_cross_entropy_grad,
-)
-from .module import Module, Parameter
-from .optim import SGD, Adam
-from .sequential import Sequential
+from . import book, calculus, explain, nn
+from .book import timing
+from .calculus import matcalc
+from .explain import datasets, efficiency, training, worked
+from .nn import *  # noqa: F403  (the flat public surface)
+from .nn import __all__ as _nn_all
 from .torch_bridge import from_torch, loss_to_torch, to_torch
 
 __all__ = [
-    "Dense",
-    "ReLU",
-    "Sigmoid",
-    "Tanh",
-    "Softmax",
-    "Identity",
-    "MSELoss",
-    "BCELoss",
-    "BCEWithLogitsLoss",
-    "CrossEntropyLoss",
-    "CategoricalCrossEntropy",
-    "softmax_cross_entropy_grad",
-    "Sequential",
-    "SGD",
-    "Adam",
-    "Module",
-    "Parameter",
+    *_nn_all,
+    "nn",
+    "calculus",
+    "explain",
     "matcalc",
-    "symbolic",
-    "index_notation",
-    "kron_checks",
     "worked",
     "efficiency",
     "datasets",
@@ -56,18 +40,18 @@ __all__ = [
     "loss_to_torch",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # The SymPy-based modules load on first use (``backprop_lib.symbolic``, or
 # ``from backprop_lib import symbolic``): importing SymPy costs about half a second, which a
-# script that only trains a network should not pay. PyTorch is likewise imported only by the
-# functions of ``torch_bridge`` that need it.
+# script that only trains a network should not pay. ``from backprop_lib import *`` leaves
+# them out for the same reason. PyTorch is imported only by the functions that need it.
 _SYMPY_MODULES = ("symbolic", "index_notation", "kron_checks")
 
 
 def __getattr__(name: str):
     if name in _SYMPY_MODULES:
-        module = importlib.import_module(f".{name}", __name__)
+        module = getattr(calculus, name)
         globals()[name] = module
         return module
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

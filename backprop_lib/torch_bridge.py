@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
-from .dense import Dense
-from .losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
-from .sequential import Sequential
+from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.dense import Dense
+from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
+from .nn.sequential import Sequential
 
 __all__ = ["to_torch", "from_torch", "loss_to_torch"]
 

@@ -120,7 +120,7 @@ class Case:
 
     @property
     def params(self) -> int:
-        return sum(n_out * n_in + n_out for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]))
+        return sum(n_out * n_in + n_out for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True))
 
     @property
     def flops_per_step(self) -> float:
@@ -148,7 +148,7 @@ def seed000_weights():
     torch.manual_seed(1337)
     Ws = [torch.randn(3, 2), torch.randn(2, 3), torch.randn(3, 2), torch.randn(2, 3)]
     bs = [torch.randn(3), torch.randn(2), torch.randn(3), torch.randn(2)]
-    return [(W.double().numpy(), b.double().numpy()) for W, b in zip(Ws, bs)]
+    return [(W.double().numpy(), b.double().numpy()) for W, b in zip(Ws, bs, strict=True)]
 
 
 def seed000_data(batch, dtype):
@@ -199,7 +199,7 @@ def build_library(case: Case, dtype):
         dense = [bl.Dense.from_weights(W, b) for W, b in weights]
     else:
         rng = np.random.default_rng(0)
-        dense = [bl.Dense(n_in, n_out, rng=rng, dtype=dtype) for n_in, n_out in zip(case.sizes[:-1], case.sizes[1:])]
+        dense = [bl.Dense(n_in, n_out, rng=rng, dtype=dtype) for n_in, n_out in zip(case.sizes[:-1], case.sizes[1:], strict=True)]
     modules = []
     for i, d in enumerate(dense):
         modules.append(d)
@@ -252,7 +252,7 @@ def parity(case: Case, dtype_name: str) -> float:
     lib_params = [p.data for p in model.parameters()]
     torch_params = [p.detach().numpy() for p in tmodel.parameters()]
     worst = abs(l1 - l2)
-    for a, b in zip(lib_params, torch_params):
+    for a, b in zip(lib_params, torch_params, strict=True):
         worst = max(worst, float(np.max(np.abs(a - b))))
     tol = 1e-4 if dtype_name == "float32" else 1e-10
     if not worst <= tol * max(1.0, abs(l2)):
@@ -287,7 +287,7 @@ def step_matmul_fns(sizes=CEILING_SIZES, batch=CEILING_BATCH):
 
     rng = np.random.default_rng(4)
     products, flops = [], 0.0
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         A = rng.standard_normal((batch, n_in), dtype=np.float32)
         W = rng.standard_normal((n_out, n_in), dtype=np.float32)
         G = rng.standard_normal((batch, n_out), dtype=np.float32)
@@ -418,7 +418,7 @@ def run(quick: bool = False, threads: int | None = None, only: list[str] | None 
             lib_step, torch_step, _, _ = make_steps(case, dtype_name)
             fns = {"library": lib_step, "torch": torch_step}
             if case.key == "mlp1024":
-                fns.update(zip(mm_keys, (np_mm, torch_mm, np_sq, torch_sq)))
+                fns.update(zip(mm_keys, (np_mm, torch_mm, np_sq, torch_sq), strict=True))
             s = interleaved(fns, case.repeats, case.min_block_s)
             for key in mm_keys:
                 if key in s:
@@ -437,7 +437,7 @@ def run(quick: bool = False, threads: int | None = None, only: list[str] | None 
                   f"torch/library {torch_s / lib_s:6.2f}", file=sys.stderr, flush=True)
 
     if not mm_samples["numpy_step_products"]:  # the large MLP was skipped: measure the ceiling on its own
-        s = interleaved(dict(zip(mm_keys, (np_mm, torch_mm, np_sq, torch_sq))), 5, 0.0)
+        s = interleaved(dict(zip(mm_keys, (np_mm, torch_mm, np_sq, torch_sq), strict=True)), 5, 0.0)
         mm_samples = {key: s[key] for key in mm_keys}
     med = {key: statistics.median(v) for key, v in mm_samples.items()}
     np_rate = mm_flops / med["numpy_step_products"] / 1e9

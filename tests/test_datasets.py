@@ -19,7 +19,7 @@ def reference_spiral(n, classes, noise, rng):
     return np.array(X), np.array(y)
 
 
-@pytest.mark.parametrize("n,classes,noise", [(2, 1, 0.0), (50, 3, 0.2), (17, 5, 1.0)])
+@pytest.mark.parametrize(("n", "classes", "noise"), [(2, 1, 0.0), (50, 3, 0.2), (17, 5, 1.0)])
 def test_matches_reference_construction(n, classes, noise):
     X, y = datasets.spiral(n, classes, noise, rng=np.random.default_rng(4))
     Xr, yr = reference_spiral(n, classes, noise, np.random.default_rng(4))

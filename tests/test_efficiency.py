@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from backprop_lib import MSELoss, ReLU, Sequential, Dense, Softmax, efficiency as E, to_torch
-from backprop_lib.training import mlp
+from backprop_lib.explain.training import mlp
 
 ARCHS = [  # (sizes, activation)
     ([3, 5, 4, 2], "relu"),
@@ -24,7 +24,7 @@ def torch_grads(model, x, target):
     return [l.weight.grad.numpy() for l in lins], [l.bias.grad.numpy() for l in lins]
 
 
-@pytest.mark.parametrize("sizes,act", ARCHS)
+@pytest.mark.parametrize(("sizes", "act"), ARCHS)
 @pytest.mark.parametrize("method", [E.reverse_gradients, E.naive_gradients])
 def test_gradients_match_torch_and_library_backward(sizes, act, method):
     rng = np.random.default_rng(len(sizes))
@@ -44,7 +44,7 @@ def test_gradients_match_torch_and_library_backward(sizes, act, method):
         np.testing.assert_allclose(got.db[l], layer.db, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("sizes,act", ARCHS)
+@pytest.mark.parametrize(("sizes", "act"), ARCHS)
 def test_mac_counts_match_closed_forms(sizes, act):
     model = mlp(sizes, act, output_activation="tanh", rng=0)
     x = np.ones(sizes[0])
@@ -61,7 +61,7 @@ def test_closed_forms_equal_width():
         assert E.reverse_macs(sizes) == L * (n + 2 * n * n) - n * n
 
 
-@pytest.mark.parametrize("sizes,act", ARCHS)
+@pytest.mark.parametrize(("sizes", "act"), ARCHS)
 def test_jacobians_forward_reverse_match_torch_func(sizes, act):
     rng = np.random.default_rng(7)
     model = mlp(sizes, act, output_activation="tanh", rng=rng)
@@ -72,7 +72,7 @@ def test_jacobians_forward_reverse_match_torch_func(sizes, act):
     Jr, mr = E.jacobian_reverse(model, x)
     np.testing.assert_allclose(Jf, ref, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(Jr, ref, rtol=1e-10, atol=1e-12)
-    per_pass = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    per_pass = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     assert mf == sizes[0] * per_pass and mr == sizes[-1] * per_pass
 
 
@@ -87,7 +87,7 @@ def test_jvp_vjp_single_vectors_match_torch_func():
     np.testing.assert_allclose(E.vjp(model, x, u)[0], pull(torch.tensor(u))[0].detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("m,n", [(1, 1), (3, 2), (2, 5), (4, 4)])
+@pytest.mark.parametrize(("m", "n"), [(1, 1), (3, 2), (2, 5), (4, 4)])
 def test_weight_grad_kron_equals_outer_and_torch(m, n):
     rng = np.random.default_rng(m * 10 + n)
     delta, a = rng.standard_normal(m), rng.standard_normal(n)
@@ -104,7 +104,7 @@ def test_fit_power_law_recovers_exponent():
     x = np.array([2.0, 4, 8, 16])
     p, c = E.fit_power_law(x, 3 * x**1.5)
     assert abs(p - 1.5) < 1e-12 and abs(c - 3) < 1e-10
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="positive vectors of one length"):
         E.fit_power_law([1, 2], [1, -1])
 
 
@@ -116,11 +116,11 @@ def test_bad_models_and_inputs_raise():
     model = mlp([3, 2], rng=0)
     with pytest.raises(ValueError, match=r"\(3,\)"):
         E.reverse_gradients(model, np.ones(4), np.ones(2), MSELoss())
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"V must have shape \(3,\)"):
         E.jvp(model, np.ones(3), np.ones(2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"U must have shape \(2,\)"):
         E.vjp(model, np.ones(3), np.ones(3))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be vectors"):
         E.weight_grad_kron(np.ones((2, 2)), np.ones(2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least two positive widths"):
         E.naive_macs([3])

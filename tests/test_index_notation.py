@@ -8,7 +8,7 @@ import sympy as sp
 
 from backprop_lib import index_notation as ix
 from backprop_lib import symbolic
-from backprop_lib.symbolic import IdentityFailed
+from backprop_lib.calculus.symbolic import IdentityFailed
 
 
 @pytest.mark.parametrize("proof", ix.all_proofs(), ids=lambda p: p.name)
@@ -41,7 +41,7 @@ def _concrete_jacobian_from_entry(entry, rows, cols):
     return sp.Matrix(rows, cols, entry)
 
 
-@pytest.mark.parametrize("m,n", [(2, 3), (3, 1), (1, 4)])
+@pytest.mark.parametrize(("m", "n"), [(2, 3), (3, 1), (1, 4)])
 def test_dense_weight_entry_matches_concrete_jacobian(m, n):
     proof = ix.dense_weight_derivative()
     i, p, q = sp.symbols("i p q", integer=True)
@@ -58,7 +58,7 @@ def test_dense_weight_entry_matches_concrete_jacobian(m, n):
 def test_vec_axb_entry_matches_numpy():
     rng = np.random.default_rng(0)
     m, p, q, n = 2, 3, 4, 5
-    A, X, B = rng.standard_normal((m, p)), rng.standard_normal((p, q)), rng.standard_normal((q, n))
+    A, B = rng.standard_normal((m, p)), rng.standard_normal((q, n))
     proof = ix.vec_axb_jacobian_element()
     i, j, k, l = sp.symbols("i j k l", integer=True)
     Ai, Bi = sp.IndexedBase("A"), sp.IndexedBase("B")

@@ -6,7 +6,7 @@ import pytest
 
 from backprop_lib import kron_checks as kc
 from backprop_lib import matcalc
-from backprop_lib.symbolic import IdentityFailed
+from backprop_lib.calculus.symbolic import IdentityFailed
 
 torch = pytest.importorskip("torch")
 

@@ -69,7 +69,7 @@ def _check_extremes_against_torch(act, torch_fn, z, g, what):
     assert_matches_torch(dz, zt.grad, f"{what} backward")
 
 
-@pytest.mark.parametrize("cls,ref", [(Sigmoid, torch.sigmoid), (Tanh, torch.tanh)])
+@pytest.mark.parametrize(("cls", "ref"), [(Sigmoid, torch.sigmoid), (Tanh, torch.tanh)])
 def test_saturating_activations_at_plus_minus_1000_are_finite_and_match_torch(cls, ref):
     z = np.array([[-1000.0, -745.0, -40.0, 0.0, 40.0, 745.0, 1000.0]])
     _check_extremes_against_torch(cls(), ref, z, np.ones_like(z), "saturated")

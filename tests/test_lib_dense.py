@@ -18,7 +18,7 @@ def torch_linear(layer):
     return lin
 
 
-@pytest.mark.parametrize("batch,n_in,n_out", SHAPES)
+@pytest.mark.parametrize(("batch", "n_in", "n_out"), SHAPES)
 def test_forward_and_all_gradients_match_torch(batch, n_in, n_out):
     rng = np.random.default_rng(batch * 100 + n_in * 10 + n_out)
     layer = Dense(n_in, n_out, rng=rng)
@@ -151,7 +151,7 @@ def test_integer_and_bool_inputs_are_converted_to_float():
     assert layer(np.array([[True, False]])).dtype == np.float64
 
 
-@pytest.mark.parametrize("batch,n_in,n_out", SHAPES)
+@pytest.mark.parametrize(("batch", "n_in", "n_out"), SHAPES)
 def test_parameter_backward_sets_the_same_gradients_as_torch_and_returns_nothing(batch, n_in, n_out):
     """The training path: dW and db only, checked against PyTorch with an input that needs no grad."""
     rng = np.random.default_rng(batch * 100 + n_in * 10 + n_out + 1)

@@ -76,5 +76,5 @@ def test_random_network_matches_torch(loss_name, data):
     where = f"{loss_name} widths={widths} hidden={[h.__name__ for h in hidden]} final={final.__name__}"
     assert_matches_torch(value, tvalue, f"loss {where}")
     assert_matches_torch(dX, Xt.grad, f"dX {where}")
-    for p, tp in zip(model.parameters(), tmodel.parameters()):
+    for p, tp in zip(model.parameters(), tmodel.parameters(), strict=True):
         assert_matches_torch(p.grad, tp.grad, f"{p!r} {where}")

@@ -72,7 +72,7 @@ def test_bce_with_logits_matches_torch_including_plus_minus_1000(reduction):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-@pytest.mark.parametrize("batch,classes", [(1, 2), (4, 3), (3, 3), (5, 1), (2, 7)])
+@pytest.mark.parametrize(("batch", "classes"), [(1, 2), (4, 3), (3, 3), (5, 1), (2, 7)])
 def test_cross_entropy_with_class_indices_matches_torch(reduction, batch, classes):
     rng = np.random.default_rng(batch * classes)
     x = rng.standard_normal((batch, classes)) * 3

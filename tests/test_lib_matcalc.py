@@ -3,12 +3,12 @@ import pytest
 import torch
 
 from backprop_lib import BCELoss, CategoricalCrossEntropy, CrossEntropyLoss, Dense, MSELoss, ReLU, Sequential, Sigmoid, Softmax, Tanh, Identity, BCEWithLogitsLoss
-from backprop_lib.matcalc import GradcheckError, commutation_matrix, gradcheck, numerical_jacobian, unvec, vec
+from backprop_lib.calculus.matcalc import GradcheckError, commutation_matrix, gradcheck, numerical_jacobian, unvec, vec
 
 SIZES = [(2, 3), (3, 2), (1, 4), (4, 1), (3, 3)]
 
 
-@pytest.mark.parametrize("m,n", SIZES)
+@pytest.mark.parametrize(("m", "n"), SIZES)
 def test_vec_stacks_columns_and_unvec_inverts(m, n):
     X = np.arange(m * n, dtype=float).reshape(m, n)
     v = vec(X)
@@ -21,7 +21,7 @@ def test_row_major_reshape_is_not_vec_on_non_square():
     assert not np.array_equal(vec(X), X.reshape(-1))
 
 
-@pytest.mark.parametrize("m,n", SIZES)
+@pytest.mark.parametrize(("m", "n"), SIZES)
 def test_commutation_matrix_maps_vec_A_to_vec_A_transpose(m, n):
     A = np.random.default_rng(m * 10 + n).standard_normal((m, n))
     K = commutation_matrix(m, n)
@@ -37,7 +37,7 @@ def test_vec_AXB_transpose_identity(shapes):
     np.testing.assert_allclose(vec(A @ X @ B.T), np.kron(B, A) @ vec(X), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize("m,n", [(2, 3), (3, 2), (1, 5), (4, 4)])
+@pytest.mark.parametrize(("m", "n"), [(2, 3), (3, 2), (1, 5), (4, 4)])
 def test_numerical_jacobian_of_W_times_a_is_aT_kron_I(m, n):
     rng = np.random.default_rng(m + 7 * n)
     a = rng.standard_normal(n)
@@ -86,7 +86,7 @@ def test_gradcheck_passes_on_every_module(make):
     assert gradcheck(make(), x)
 
 
-@pytest.mark.parametrize("loss,pred,target", [
+@pytest.mark.parametrize(("loss", "pred", "target"), [
     (MSELoss(), np.array([[0.3, -1.0]]), np.array([[0.0, 1.0]])),
     (MSELoss("half_sum"), np.array([[0.3, -1.0]]), np.array([[0.0, 1.0]])),
     (BCELoss(), np.array([[0.3], [0.8]]), np.array([[0.0], [1.0]])),

@@ -25,7 +25,7 @@ def test_sequential_forward_backward_and_parameter_gradients_match_torch():
     assert_matches_torch(model.backward(g), xt.grad, "Sequential dX")
     params = model.parameters()
     assert len(params) == 6
-    for p, tp in zip(params, tm.parameters()):
+    for p, tp in zip(params, tm.parameters(), strict=True):
         assert_matches_torch(p.grad, tp.grad, f"Sequential {p!r}")
 
 
@@ -76,7 +76,7 @@ def test_backward_without_input_grad_sets_the_same_parameter_gradients_as_torch(
     tm(t64(x)).backward(t64(g))  # the data needs no gradient, as in training
     model.forward(x)
     assert model.backward(g, input_grad=False) is None
-    for p, q, tp in zip(model.parameters(), reference.parameters(), tm.parameters()):
+    for p, q, tp in zip(model.parameters(), reference.parameters(), tm.parameters(), strict=True):
         np.testing.assert_array_equal(p.grad, q.grad)
         assert_matches_torch(p.grad, tp.grad, f"backward(input_grad=False) {p!r}")
 
@@ -109,7 +109,7 @@ def run_training(model, loss, opt, tmodel, tloss, topt, X, y, yt, steps=100):
         tvalue.backward()
         topt.step()
         assert_matches_torch(value, tvalue, f"loss at step {step}")
-    for p, tp in zip(model.parameters(), tmodel.parameters()):
+    for p, tp in zip(model.parameters(), tmodel.parameters(), strict=True):
         assert_matches_torch(p.data, tp, f"{p!r} after {steps} steps")
 
 
@@ -147,7 +147,7 @@ def test_sgd_trains_seed003_network_like_torch_with_bce():
                  torch.optim.SGD(tmodel.parameters(), lr=0.5), X, y, t64(y))
 
 
-@pytest.mark.parametrize("args,match", [
+@pytest.mark.parametrize(("args", "match"), [
     (dict(lr=0), "lr must be > 0"), (dict(lr=0.1, momentum=1.0), "momentum"),
     (dict(lr=0.1, weight_decay=-1), "weight_decay"), (dict(lr=0.1, nesterov=True), "nesterov"),
 ])
@@ -156,7 +156,7 @@ def test_sgd_bad_arguments(args, match):
         SGD(Dense(2, 2).parameters(), **args)
 
 
-@pytest.mark.parametrize("args,match", [
+@pytest.mark.parametrize(("args", "match"), [
     (dict(lr=-1), "lr must be > 0"), (dict(betas=(0.9, 1.0)), "betas"), (dict(eps=0), "eps"),
 ])
 def test_adam_bad_arguments(args, match):

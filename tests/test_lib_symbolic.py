@@ -5,7 +5,7 @@ import sympy as sp
 from backprop_lib import matcalc, symbolic as S
 
 
-@pytest.mark.parametrize("m,n", [(2, 3), (3, 2)])
+@pytest.mark.parametrize(("m", "n"), [(2, 3), (3, 2)])
 def test_jacobian_of_Wa_with_respect_to_vec_W_is_aT_kron_I(m, n):
     W, a = S.matrix("W", m, n), S.vector("a", n)
     J = S.jacobian(W * a, W)
@@ -50,9 +50,9 @@ def test_scalar_identities_and_failures():
 
 
 def test_bad_sizes():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="sizes must be positive, got 0x2"):
         S.matrix("A", 0, 2)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="size must be positive, got 0"):
         S.vector("a", 0)
     with pytest.raises(ValueError, match="need 6 entries"):
         S.unvec(sp.zeros(5, 1), 2, 3)

@@ -57,7 +57,7 @@ def test_from_torch_linear_without_bias_and_errors():
         to_torch(Sequential(Odd()))
 
 
-@pytest.mark.parametrize("loss,pred,target", [
+@pytest.mark.parametrize(("loss", "pred", "target"), [
     (MSELoss(), [[0.5, 1.0]], [[0.0, 1.5]]),
     (MSELoss("sum"), [[0.5, 1.0]], [[0.0, 1.5]]),
     (MSELoss("half_sum"), [[0.5, 1.0]], [[0.0, 1.5]]),

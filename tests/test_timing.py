@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from backprop_lib.timing import median_time
+from backprop_lib.book.timing import median_time
 
 
 def test_median_time_measures_per_call_time():

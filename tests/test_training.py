@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from backprop_lib import SGD, Adam, CrossEntropyLoss, Dense, MSELoss, ReLU, Tanh, datasets, to_torch
-from backprop_lib.training import accuracy, fit, fit_torch, minibatches, mlp
+from backprop_lib import SGD, Adam, CrossEntropyLoss, MSELoss, datasets, to_torch
+from backprop_lib.explain.training import accuracy, fit, fit_torch, minibatches, mlp
 
 
 def test_mlp_structure_and_seed():
@@ -24,13 +24,13 @@ def test_minibatches_partition_each_epoch():
     batches = minibatches(10, 3, rng)
     assert [len(b) for b in batches] == [3, 3, 3, 1]
     assert sorted(np.concatenate(batches).tolist()) == list(range(10))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be >= 1"):
         minibatches(0, 3, rng)
 
 
 def test_accuracy():
     assert accuracy(np.array([[0.1, 0.9], [2.0, -1.0], [0.0, 1.0]]), np.array([1, 0, 0])) == pytest.approx(2 / 3)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"scores \(B, C\) and labels \(B,\)"):
         accuracy(np.zeros(3), np.zeros(3, dtype=int))
 
 
@@ -47,7 +47,7 @@ def test_fit_matches_torch_step_by_step(opt):
     ref = fit_torch(tm, torch.nn.CrossEntropyLoss(), theirs, X, y, epochs=5, batch_size=16, rng=3)
     assert len(h["step_loss"]) == 5 * 6 == len(ref)
     np.testing.assert_allclose(h["step_loss"], ref, rtol=1e-10, atol=1e-12)
-    for ours_p, theirs_p in zip(model.parameters(), tm.parameters()):
+    for ours_p, theirs_p in zip(model.parameters(), tm.parameters(), strict=True):
         np.testing.assert_allclose(ours_p.data, theirs_p.detach().numpy(), rtol=1e-9, atol=1e-12)
     assert len(h["epoch_loss"]) == len(h["train_acc"]) == len(h["val_acc"]) == len(h["val_loss"]) == 5
 

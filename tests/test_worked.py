@@ -19,12 +19,12 @@ from lib_reference import assert_matches_torch, t64  # noqa: E402
 def _model(sizes, acts, seed):
     rng = np.random.default_rng(seed)
     mods = []
-    for (n_in, n_out), act in zip(zip(sizes[:-1], sizes[1:]), acts):
+    for (n_in, n_out), act in zip(zip(sizes[:-1], sizes[1:], strict=True), acts, strict=True):
         mods += [Dense(n_in, n_out, rng=rng), act()]
     return Sequential(*mods)
 
 
-@pytest.mark.parametrize("sizes,acts,loss,seed", [
+@pytest.mark.parametrize(("sizes", "acts", "loss", "seed"), [
     ((2, 3, 2, 1), (ReLU, ReLU, Sigmoid), BCELoss(), 0),
     ((4, 5, 3), (Tanh, Identity), MSELoss(), 1),
     ((3, 1, 4), (Sigmoid, Softmax), MSELoss(reduction="sum"), 2),
@@ -51,7 +51,7 @@ def test_trace_matches_torch_every_intermediate(sizes, acts, loss, seed):
     L.backward()
     assert tr.loss == pytest.approx(L.item(), rel=1e-12)
     fwd_names = [s.name for s in tr.forward]
-    for name, ht in zip(fwd_names, acts_t):
+    for name, ht in zip(fwd_names, acts_t, strict=True):
         assert_matches_torch(tr[name], ht, f"forward {name}")
         assert_matches_torch(tr["d" + name], ht.grad, f"backward d{name}")
     dense_t = [m for m in tm if isinstance(m, torch.nn.Linear)]
@@ -93,7 +93,7 @@ def test_trace_float32_keeps_dtype():
     assert tr["dW1"].dtype == np.float32 and tr["dA0"].dtype == np.float32
 
 
-@pytest.mark.parametrize("B,n_in,n_out", [(1, 1, 1), (4, 3, 2), (3, 5, 5)])
+@pytest.mark.parametrize(("B", "n_in", "n_out"), [(1, 1, 1), (4, 3, 2), (3, 5, 5)])
 def test_per_sample_grads_sum_to_batch_grads_and_match_torch(B, n_in, n_out):
     rng = np.random.default_rng(B + n_in)
     G = rng.standard_normal((B, n_out))
@@ -112,7 +112,7 @@ def test_per_sample_grads_sum_to_batch_grads_and_match_torch(B, n_in, n_out):
 
 
 @pytest.mark.parametrize("method", ["vjp", "jacobian"])
-@pytest.mark.parametrize("B,C", [(1, 2), (3, 3), (7, 5)])
+@pytest.mark.parametrize(("B", "C"), [(1, 2), (3, 3), (7, 5)])
 def test_two_step_equals_fused_and_torch(method, B, C):
     rng = np.random.default_rng(B * C)
     z = rng.standard_normal((B, C)) * 2

@@ -56,14 +56,14 @@ def unvec(v: sp.Matrix, rows: int, cols: int) -> sp.Matrix:
 
 
 def kron(A: sp.Matrix, B: sp.Matrix) -> sp.Matrix:
-    """Kronecker product :math:`A \\otimes B = [a_{ij} B]`, shape ``(mp, nq)``."""
+    r"""Kronecker product :math:`A \otimes B = [a_{ij} B]`, shape ``(mp, nq)``."""
     from sympy.physics.quantum import TensorProduct
 
     return sp.Matrix(TensorProduct(sp.Matrix(A), sp.Matrix(B)))
 
 
 def jacobian(F: sp.Matrix, X: sp.Matrix) -> sp.Matrix:
-    """Numerator-layout Jacobian :math:`\\partial \\operatorname{vec} F / \\partial \\operatorname{vec} X`.
+    r"""Numerator-layout Jacobian :math:`\partial \operatorname{vec} F / \partial \operatorname{vec} X`.
 
     Shape ``(size of F, size of X)``: row ``k`` differentiates entry ``k`` of ``vec(F)``.
     ``F`` may be a scalar expression, a vector or a matrix; ``X`` a vector or matrix of symbols.
@@ -73,7 +73,7 @@ def jacobian(F: sp.Matrix, X: sp.Matrix) -> sp.Matrix:
 
 
 def commutation_matrix(m: int, n: int) -> sp.Matrix:
-    """Exact :math:`K_{mn}` with :math:`K_{mn}\\operatorname{vec}(A) = \\operatorname{vec}(A^\\top)` for ``A`` of shape ``(m, n)``."""
+    r"""Exact :math:`K_{mn}` with :math:`K_{mn}\operatorname{vec}(A) = \operatorname{vec}(A^\top)` for ``A`` of shape ``(m, n)``."""
     K = sp.zeros(m * n, m * n)
     for i in range(m):
         for j in range(n):

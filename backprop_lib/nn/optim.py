@@ -29,24 +29,24 @@ def _grad(p: Parameter, who: str) -> np.ndarray:
 
 
 class SGD:
-    """Stochastic gradient descent with optional momentum (``torch.optim.SGD`` semantics).
+    r"""Stochastic gradient descent with optional momentum (``torch.optim.SGD`` semantics).
 
     .. math::
-       g_t = \\nabla_\\theta L + \\lambda\\theta_{t-1},\\qquad
-       v_t = \\mu v_{t-1} + (1-\\tau) g_t\\ (v_1 = g_1),\\qquad
-       \\theta_t = \\theta_{t-1} - \\eta\\,(g_t + \\mu v_t \\text{ if Nesterov else } v_t).
+       g_t = \nabla_\theta L + \lambda\theta_{t-1},\qquad
+       v_t = \mu v_{t-1} + (1-\tau) g_t\ (v_1 = g_1),\qquad
+       \theta_t = \theta_{t-1} - \eta\,(g_t + \mu v_t \text{ if Nesterov else } v_t).
 
     Parameters
     ----------
     params : list of Parameter
     lr : float
-        Learning rate :math:`\\eta > 0`.
+        Learning rate :math:`\eta > 0`.
     momentum : float
-        :math:`\\mu \\in [0, 1)`; 0 is plain SGD.
+        :math:`\mu \in [0, 1)`; 0 is plain SGD.
     dampening : float
-        :math:`\\tau`.
+        :math:`\tau`.
     weight_decay : float
-        :math:`\\lambda` (L2 penalty added to the gradient).
+        :math:`\lambda` (L2 penalty added to the gradient).
     nesterov : bool
     """
 
@@ -84,20 +84,20 @@ class SGD:
 
 
 class Adam:
-    """Adam with bias correction from :math:`t = 1` (``torch.optim.Adam`` semantics).
+    r"""Adam with bias correction from :math:`t = 1` (``torch.optim.Adam`` semantics).
 
     .. math::
-       m_t = \\beta_1 m_{t-1} + (1-\\beta_1) g_t,\\quad
-       v_t = \\beta_2 v_{t-1} + (1-\\beta_2) g_t^2,\\quad
-       \\theta_t = \\theta_{t-1} - \\frac{\\eta}{1-\\beta_1^t}\\,
-       \\frac{m_t}{\\sqrt{v_t}/\\sqrt{1-\\beta_2^t} + \\varepsilon}.
+       m_t = \beta_1 m_{t-1} + (1-\beta_1) g_t,\quad
+       v_t = \beta_2 v_{t-1} + (1-\beta_2) g_t^2,\quad
+       \theta_t = \theta_{t-1} - \frac{\eta}{1-\beta_1^t}\,
+       \frac{m_t}{\sqrt{v_t}/\sqrt{1-\beta_2^t} + \varepsilon}.
 
     Parameters
     ----------
     params : list of Parameter
     lr : float
     betas : tuple of float
-        :math:`(\\beta_1, \\beta_2)`, each in :math:`[0, 1)`.
+        :math:`(\beta_1, \beta_2)`, each in :math:`[0, 1)`.
     eps : float
     weight_decay : float
         L2 penalty added to the gradient (not AdamW).
@@ -122,7 +122,7 @@ class Adam:
         b1, b2 = self.betas
         step_size = self.lr / (1.0 - b1 ** self.t)
         sqrt_bc2 = np.sqrt(1.0 - b2 ** self.t)
-        for p, m, v in zip(self.params, self._m, self._v):
+        for p, m, v in zip(self.params, self._m, self._v, strict=True):
             g = _grad(p, "Adam")
             if self.weight_decay:
                 g = g + self.weight_decay * p.data

@@ -1,4 +1,4 @@
-"""Numerical checks of matrix-calculus identities: NumPy on random non-square matrices and
+r"""Numerical checks of matrix-calculus identities: NumPy on random non-square matrices and
 PyTorch autograd (``torch.func.jacrev``, float64) reshaped column-major.
 
 An *identity* is written once as a function ``sides(ops, *mats) -> (lhs, rhs)`` where ``ops`` is
@@ -10,7 +10,7 @@ Derivative formulas are checked against autograd with :func:`torch_vec_jacobian`
 :func:`check_jacobian`.
 
 Conventions (the book's): ``vec`` stacks columns; a Jacobian
-:math:`\\partial\\operatorname{vec}F/\\partial\\operatorname{vec}X` has one row per entry of
+:math:`\partial\operatorname{vec}F/\partial\operatorname{vec}X` has one row per entry of
 ``vec(F)`` and one column per entry of ``vec(X)`` (numerator layout).
 """
 
@@ -99,7 +99,7 @@ TORCH = SimpleNamespace(
 
 
 def row_major_vec(X) -> np.ndarray:
-    """The *wrong* vec: NumPy's default row-major ``X.reshape(-1)``, i.e. :math:`\\operatorname{vec}(X^\\top)`.
+    r"""The *wrong* vec: NumPy's default row-major ``X.reshape(-1)``, i.e. :math:`\operatorname{vec}(X^\top)`.
 
     Kept in the library so the notation chapter can show, with the same code the reader would
     write, what goes wrong.
@@ -139,9 +139,9 @@ def _max_err(lhs, rhs) -> float:
 
 
 def check_numpy(sides: Callable, shape_sets: Sequence[Sequence[tuple[int, int]]], rng=0) -> float:
-    """Evaluate ``sides(NUMPY, *mats)`` on random matrices for every shape set.
+    r"""Evaluate ``sides(NUMPY, *mats)`` on random matrices for every shape set.
 
-    .. math::  \\max_{\\text{shape sets}} \\max_{ij} |\\mathrm{lhs}_{ij} - \\mathrm{rhs}_{ij}|
+    .. math::  \max_{\text{shape sets}} \max_{ij} |\mathrm{lhs}_{ij} - \mathrm{rhs}_{ij}|
 
     Parameters
     ----------
@@ -205,7 +205,7 @@ def check_sympy(sides: Callable, shape_sets: Sequence[Sequence[tuple[int, int]]]
     """
     proved = []
     for shapes in shape_sets:
-        mats = [symbolic.matrix(nm, r, c) for nm, (r, c) in zip(names, shapes)]
+        mats = [symbolic.matrix(nm, r, c) for nm, (r, c) in zip(names[: len(shapes)], shapes, strict=True)]
         lhs, rhs = sides(SYMPY, *mats)
         symbolic.prove_equal(lhs, rhs, f"{name} {list(shapes)}")
         proved.append(tuple(shapes))
@@ -213,10 +213,10 @@ def check_sympy(sides: Callable, shape_sets: Sequence[Sequence[tuple[int, int]]]
 
 
 def torch_vec_jacobian(f: Callable, inputs: Sequence, argnum: int = 0) -> np.ndarray:
-    """Numerator-layout Jacobian :math:`\\partial\\operatorname{vec} f / \\partial\\operatorname{vec} X` by ``torch.func.jacrev``.
+    r"""Numerator-layout Jacobian :math:`\partial\operatorname{vec} f / \partial\operatorname{vec} X` by ``torch.func.jacrev``.
 
     ``jacrev`` returns a tensor of shape ``out.shape + X.shape`` with entry
-    :math:`\\partial F_{ij}/\\partial X_{kl}` at ``[i, j, k, l]``.  Column-major ``vec`` puts
+    :math:`\partial F_{ij}/\partial X_{kl}` at ``[i, j, k, l]``.  Column-major ``vec`` puts
     :math:`F_{ij}` at ``i + j m``, so the axes are reversed within the output and within the input
     (``[j, i, l, k]``) before the C-order reshape to ``(size F, size X)``.
 

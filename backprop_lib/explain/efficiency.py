@@ -1,22 +1,22 @@
-"""Why backpropagation is efficient: the naive chain of Jacobians vs reverse accumulation, counted.
+r"""Why backpropagation is efficient: the naive chain of Jacobians vs reverse accumulation, counted.
 
 For an MLP :math:`z^{(l)} = W^{(l)} a^{(l-1)} + b^{(l)}`, :math:`a^{(l)} = f_l(z^{(l)})`,
-:math:`l = 1..L`, and a loss :math:`\\mathcal L(a^{(L)})`, every weight gradient is
-:math:`\\nabla_{W^{(l)}}\\mathcal L = \\delta^{(l)} a^{(l-1)\\top}` with
-:math:`\\delta^{(l)} = \\nabla_{z^{(l)}}\\mathcal L`. Two ways to get the deltas:
+:math:`l = 1..L`, and a loss :math:`\mathcal L(a^{(L)})`, every weight gradient is
+:math:`\nabla_{W^{(l)}}\mathcal L = \delta^{(l)} a^{(l-1)\top}` with
+:math:`\delta^{(l)} = \nabla_{z^{(l)}}\mathcal L`. Two ways to get the deltas:
 
 * **naive** (:func:`naive_gradients`): for *each* layer :math:`l` on its own, multiply the whole
   chain of explicit Jacobian matrices from the loss back to that layer,
 
-  .. math::  \\delta^{(l)\\top} = \\nabla_{a^{(L)}}\\mathcal L^\\top\\, J_{z^{(L)}}(a^{(L)})\\, W^{(L)}\\,
-             J_{z^{(L-1)}}(a^{(L-1)}) \\cdots W^{(l+1)} J_{z^{(l)}}(a^{(l)}),
+  .. math::  \delta^{(l)\top} = \nabla_{a^{(L)}}\mathcal L^\top\, J_{z^{(L)}}(a^{(L)})\, W^{(L)}\,
+             J_{z^{(L-1)}}(a^{(L-1)}) \cdots W^{(l+1)} J_{z^{(l)}}(a^{(l)}),
 
-  with each :math:`J_{z}(a) = \\operatorname{diag}(f'(z))` formed as a dense matrix. Layer
+  with each :math:`J_{z}(a) = \operatorname{diag}(f'(z))` formed as a dense matrix. Layer
   :math:`l` costs :math:`O(L - l)` products, so all layers cost :math:`O(L^2)`.
 * **reverse accumulation** (:func:`reverse_gradients`): reuse the previous delta,
 
-  .. math::  \\delta^{(L)} = f_L'(z^{(L)}) \\odot \\nabla_{a^{(L)}}\\mathcal L, \\qquad
-             \\delta^{(l-1)} = f_{l-1}'(z^{(l-1)}) \\odot W^{(l)\\top}\\delta^{(l)},
+  .. math::  \delta^{(L)} = f_L'(z^{(L)}) \odot \nabla_{a^{(L)}}\mathcal L, \qquad
+             \delta^{(l-1)} = f_{l-1}'(z^{(l-1)}) \odot W^{(l)\top}\delta^{(l)},
 
   one vector-Jacobian product per layer, :math:`O(L)` in all.
 
@@ -39,10 +39,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_rank
-from .activations import Identity, ReLU, Sigmoid, Tanh, _Elementwise
-from .dense import Dense
-from .sequential import Sequential
+from ..validation import as_float_array, check_finite, check_rank
+from ..nn.activations import Identity, ReLU, Sigmoid, Tanh, Elementwise
+from ..nn.dense import Dense
+from ..nn.sequential import Sequential
 
 __all__ = [
     "Gradients",
@@ -81,7 +81,7 @@ class Gradients:
     macs: int = 0
 
 
-def layers_of(model: Sequential) -> list[tuple[Dense, _Elementwise]]:
+def layers_of(model: Sequential) -> list[tuple[Dense, Elementwise]]:
     """Split ``model`` into ``(Dense, activation)`` pairs (``Identity()`` where none follows).
 
     Raises
@@ -122,7 +122,7 @@ def _sample(x, pairs, who: str) -> np.ndarray:
 
 
 def forward_cache(model: Sequential, x) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Forward pass of one sample, keeping every pre-activation and activation.
+    r"""Forward pass of one sample, keeping every pre-activation and activation.
 
     Parameters
     ----------
@@ -132,9 +132,9 @@ def forward_cache(model: Sequential, x) -> tuple[list[np.ndarray], list[np.ndarr
     Returns
     -------
     zs : list of ndarray
-        :math:`z^{(1)}, \\dots, z^{(L)}`, shapes ``(n_l,)``.
+        :math:`z^{(1)}, \dots, z^{(L)}`, shapes ``(n_l,)``.
     activations : list of ndarray
-        :math:`a^{(0)} = x, a^{(1)}, \\dots, a^{(L)}`.
+        :math:`a^{(0)} = x, a^{(1)}, \dots, a^{(L)}`.
     """
     pairs = layers_of(model)
     a = _sample(x, pairs, "forward_cache")
@@ -153,14 +153,14 @@ def _loss_grad(loss, output, target) -> np.ndarray:
 
 
 def reverse_gradients(model: Sequential, x, target, loss) -> Gradients:
-    """All weight and bias gradients by reverse accumulation (backpropagation), counting multiply-adds.
+    r"""All weight and bias gradients by reverse accumulation (backpropagation), counting multiply-adds.
 
-    .. math::  \\delta^{(l)} = f_l'(z^{(l)}) \\odot g^{(l)}, \\quad
-               \\nabla_{W^{(l)}} = \\delta^{(l)} a^{(l-1)\\top}, \\quad
-               g^{(l-1)} = W^{(l)\\top} \\delta^{(l)},
+    .. math::  \delta^{(l)} = f_l'(z^{(l)}) \odot g^{(l)}, \quad
+               \nabla_{W^{(l)}} = \delta^{(l)} a^{(l-1)\top}, \quad
+               g^{(l-1)} = W^{(l)\top} \delta^{(l)},
 
-    starting from :math:`g^{(L)} = \\nabla_{a^{(L)}}\\mathcal L`. Per layer: :math:`n_l` (Hadamard)
-    + :math:`n_l n_{l-1}` (outer product) + :math:`n_l n_{l-1}` (:math:`W^\\top\\delta`, skipped
+    starting from :math:`g^{(L)} = \nabla_{a^{(L)}}\mathcal L`. Per layer: :math:`n_l` (Hadamard)
+    + :math:`n_l n_{l-1}` (outer product) + :math:`n_l n_{l-1}` (:math:`W^\top\delta`, skipped
     for the first layer, whose input needs no gradient).
 
     Parameters
@@ -171,7 +171,7 @@ def reverse_gradients(model: Sequential, x, target, loss) -> Gradients:
         One input sample.
     target : array_like, shape (n_L,)
     loss : loss object
-        E.g. ``MSELoss()``; its ``backward()`` gives :math:`\\nabla_{a^{(L)}}\\mathcal L`.
+        E.g. ``MSELoss()``; its ``backward()`` gives :math:`\nabla_{a^{(L)}}\mathcal L`.
 
     Returns
     -------
@@ -195,19 +195,19 @@ def reverse_gradients(model: Sequential, x, target, loss) -> Gradients:
 
 
 def naive_gradients(model: Sequential, x, target, loss) -> Gradients:
-    """All weight and bias gradients, each layer from its own full chain of explicit Jacobians.
+    r"""All weight and bias gradients, each layer from its own full chain of explicit Jacobians.
 
     For each layer :math:`l` separately (nothing is reused between layers),
 
-    .. math::  r \\leftarrow \\nabla_{a^{(L)}}\\mathcal L^\\top, \\qquad
-               r \\leftarrow r\\,J_{z^{(k)}}(a^{(k)}),\\ r \\leftarrow r\\,W^{(k)} \\quad (k = L, \\dots, l+1),
-               \\qquad \\delta^{(l)\\top} = r\\,J_{z^{(l)}}(a^{(l)}),
+    .. math::  r \leftarrow \nabla_{a^{(L)}}\mathcal L^\top, \qquad
+               r \leftarrow r\,J_{z^{(k)}}(a^{(k)}),\ r \leftarrow r\,W^{(k)} \quad (k = L, \dots, l+1),
+               \qquad \delta^{(l)\top} = r\,J_{z^{(l)}}(a^{(l)}),
 
-    where :math:`J_{z^{(k)}}(a^{(k)})` is the dense :math:`n_k \\times n_k` matrix returned by the
+    where :math:`J_{z^{(k)}}(a^{(k)})` is the dense :math:`n_k \times n_k` matrix returned by the
     activation's ``jacobian``, formed anew in every chain (forming it is not counted: it holds no
-    products); then :math:`\\nabla_{W^{(l)}} = \\delta^{(l)} a^{(l-1)\\top}`.
-    A row vector times an :math:`m \\times n` matrix costs :math:`mn` multiply-adds, so layer
-    :math:`l` costs :math:`\\sum_{k>l}(n_k^2 + n_k n_{k-1}) + n_l^2 + n_l n_{l-1}`.
+    products); then :math:`\nabla_{W^{(l)}} = \delta^{(l)} a^{(l-1)\top}`.
+    A row vector times an :math:`m \times n` matrix costs :math:`mn` multiply-adds, so layer
+    :math:`l` costs :math:`\sum_{k>l}(n_k^2 + n_k n_{k-1}) + n_l^2 + n_l n_{l-1}`.
 
     Parameters and return value as in :func:`reverse_gradients`.
     """
@@ -240,31 +240,31 @@ def _widths(sizes) -> list[int]:
 
 
 def reverse_macs(sizes) -> int:
-    """Closed form of the multiply-adds :func:`reverse_gradients` counts.
+    r"""Closed form of the multiply-adds :func:`reverse_gradients` counts.
 
-    .. math::  \\sum_{l=1}^{L} (n_l + 2 n_l n_{l-1}) - n_1 n_0.
+    .. math::  \sum_{l=1}^{L} (n_l + 2 n_l n_{l-1}) - n_1 n_0.
 
     Parameters
     ----------
     sizes : sequence of int
-        Widths :math:`(n_0, n_1, \\dots, n_L)`.
+        Widths :math:`(n_0, n_1, \dots, n_L)`.
     """
     n = _widths(sizes)
     return sum(n[l] + 2 * n[l] * n[l - 1] for l in range(1, len(n))) - n[1] * n[0]
 
 
 def naive_macs(sizes) -> int:
-    """Closed form of the multiply-adds :func:`naive_gradients` counts.
+    r"""Closed form of the multiply-adds :func:`naive_gradients` counts.
 
-    .. math::  \\sum_{l=1}^{L}\\Big(\\sum_{k=l+1}^{L}(n_k^2 + n_k n_{k-1}) + n_l^2 + n_l n_{l-1}\\Big).
+    .. math::  \sum_{l=1}^{L}\Big(\sum_{k=l+1}^{L}(n_k^2 + n_k n_{k-1}) + n_l^2 + n_l n_{l-1}\Big).
 
-    For equal widths :math:`n` this is :math:`n^2 L(L+1)`, against :math:`\\approx 2n^2 L` for
+    For equal widths :math:`n` this is :math:`n^2 L(L+1)`, against :math:`\approx 2n^2 L` for
     :func:`reverse_macs`: the ratio grows like :math:`(L+1)/2`.
 
     Parameters
     ----------
     sizes : sequence of int
-        Widths :math:`(n_0, n_1, \\dots, n_L)`.
+        Widths :math:`(n_0, n_1, \dots, n_L)`.
     """
     n = _widths(sizes)
     L = len(n) - 1
@@ -273,10 +273,10 @@ def naive_macs(sizes) -> int:
 
 
 def jvp(model: Sequential, x, V) -> tuple[np.ndarray, int]:
-    """Forward mode: push tangents through the network, :math:`J V` without forming :math:`J`.
+    r"""Forward mode: push tangents through the network, :math:`J V` without forming :math:`J`.
 
-    .. math::  T \\leftarrow V, \\qquad T \\leftarrow W^{(l)} T, \\quad
-               T \\leftarrow f_l'(z^{(l)}) \\odot T \\quad (l = 1, \\dots, L).
+    .. math::  T \leftarrow V, \qquad T \leftarrow W^{(l)} T, \quad
+               T \leftarrow f_l'(z^{(l)}) \odot T \quad (l = 1, \dots, L).
 
     Parameters
     ----------
@@ -290,7 +290,7 @@ def jvp(model: Sequential, x, V) -> tuple[np.ndarray, int]:
     -------
     JV : ndarray, shape (n_L,) or (n_L, k)
     macs : int
-        :math:`k \\sum_l (n_l n_{l-1} + n_l)`.
+        :math:`k \sum_l (n_l n_{l-1} + n_l)`.
     """
     pairs = layers_of(model)
     zs, _ = forward_cache(model, x)
@@ -301,7 +301,7 @@ def jvp(model: Sequential, x, V) -> tuple[np.ndarray, int]:
         raise ValueError(f"jvp: V must have shape ({pairs[0][0].in_features},) or ({pairs[0][0].in_features}, k), got {np.shape(V)}")
     k = T.shape[1]
     macs = 0
-    for (dense, act), z in zip(pairs, zs):
+    for (dense, act), z in zip(pairs, zs, strict=True):
         T = dense.W @ T
         T = act.derivative(z)[:, None] * T
         macs += k * (dense.W.size + dense.out_features)
@@ -309,10 +309,10 @@ def jvp(model: Sequential, x, V) -> tuple[np.ndarray, int]:
 
 
 def vjp(model: Sequential, x, U) -> tuple[np.ndarray, int]:
-    """Reverse mode: pull cotangents back through the network, :math:`U J` without forming :math:`J`.
+    r"""Reverse mode: pull cotangents back through the network, :math:`U J` without forming :math:`J`.
 
-    .. math::  R \\leftarrow U, \\qquad R \\leftarrow R \\odot f_l'(z^{(l)})^\\top, \\quad
-               R \\leftarrow R\\, W^{(l)} \\quad (l = L, \\dots, 1).
+    .. math::  R \leftarrow U, \qquad R \leftarrow R \odot f_l'(z^{(l)})^\top, \quad
+               R \leftarrow R\, W^{(l)} \quad (l = L, \dots, 1).
 
     Parameters
     ----------
@@ -325,7 +325,7 @@ def vjp(model: Sequential, x, U) -> tuple[np.ndarray, int]:
     -------
     UJ : ndarray, shape (n_0,) or (k, n_0)
     macs : int
-        :math:`k \\sum_l (n_l n_{l-1} + n_l)`.
+        :math:`k \sum_l (n_l n_{l-1} + n_l)`.
     """
     pairs = layers_of(model)
     zs, _ = forward_cache(model, x)
@@ -336,7 +336,7 @@ def vjp(model: Sequential, x, U) -> tuple[np.ndarray, int]:
         raise ValueError(f"vjp: U must have shape ({pairs[-1][0].out_features},) or (k, {pairs[-1][0].out_features}), got {np.shape(U)}")
     k = R.shape[0]
     macs = 0
-    for (dense, act), z in zip(reversed(pairs), reversed(zs)):
+    for (dense, act), z in zip(reversed(pairs), reversed(zs), strict=True):
         R = R * act.derivative(z)[None, :]
         R = R @ dense.W
         macs += k * (dense.W.size + dense.out_features)
@@ -344,7 +344,7 @@ def vjp(model: Sequential, x, U) -> tuple[np.ndarray, int]:
 
 
 def jacobian_forward(model: Sequential, x) -> tuple[np.ndarray, int]:
-    """Full Jacobian :math:`\\partial a^{(L)} / \\partial x` (shape ``(n_L, n_0)``) by :math:`n_0` JVPs (columns of :math:`I`).
+    r"""Full Jacobian :math:`\partial a^{(L)} / \partial x` (shape ``(n_L, n_0)``) by :math:`n_0` JVPs (columns of :math:`I`).
 
     Returns ``(J, macs)``; the cost grows with the number of **inputs** :math:`n_0`.
     """
@@ -353,7 +353,7 @@ def jacobian_forward(model: Sequential, x) -> tuple[np.ndarray, int]:
 
 
 def jacobian_reverse(model: Sequential, x) -> tuple[np.ndarray, int]:
-    """Full Jacobian :math:`\\partial a^{(L)} / \\partial x` (shape ``(n_L, n_0)``) by :math:`n_L` VJPs (rows of :math:`I`).
+    r"""Full Jacobian :math:`\partial a^{(L)} / \partial x` (shape ``(n_L, n_0)``) by :math:`n_L` VJPs (rows of :math:`I`).
 
     Returns ``(J, macs)``; the cost grows with the number of **outputs** :math:`n_L`.
     """
@@ -370,10 +370,10 @@ def _vector_pair(delta, a, who: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def weight_grad_kron(delta, a) -> tuple[np.ndarray, int]:
-    """Weight gradient through the materialised Jacobian :math:`\\partial z/\\partial \\operatorname{vec} W = a^\\top \\otimes I_m`.
+    r"""Weight gradient through the materialised Jacobian :math:`\partial z/\partial \operatorname{vec} W = a^\top \otimes I_m`.
 
-    .. math::  \\operatorname{vec}(\\nabla_W) = (a^\\top \\otimes I_m)^\\top \\delta, \\qquad
-               \\nabla_W = \\operatorname{unvec}_{m \\times n}(\\cdot).
+    .. math::  \operatorname{vec}(\nabla_W) = (a^\top \otimes I_m)^\top \delta, \qquad
+               \nabla_W = \operatorname{unvec}_{m \times n}(\cdot).
 
     Parameters
     ----------
@@ -384,7 +384,7 @@ def weight_grad_kron(delta, a) -> tuple[np.ndarray, int]:
     -------
     grad : ndarray, shape (m, n)
     nbytes : int
-        Bytes of the materialised :math:`m \\times mn` Jacobian.
+        Bytes of the materialised :math:`m \times mn` Jacobian.
     """
     delta, a = _vector_pair(delta, a, "weight_grad_kron")
     m, n = delta.size, a.size
@@ -394,7 +394,7 @@ def weight_grad_kron(delta, a) -> tuple[np.ndarray, int]:
 
 
 def weight_grad_outer(delta, a) -> tuple[np.ndarray, int]:
-    """Weight gradient as the outer product :math:`\\nabla_W = \\delta a^\\top` (no Jacobian formed).
+    r"""Weight gradient as the outer product :math:`\nabla_W = \delta a^\top` (no Jacobian formed).
 
     Parameters
     ----------
@@ -413,7 +413,7 @@ def weight_grad_outer(delta, a) -> tuple[np.ndarray, int]:
 
 
 def fit_power_law(x, y) -> tuple[float, float]:
-    """Least-squares fit of :math:`y \\approx c\\,x^p` on log-log axes.
+    r"""Least-squares fit of :math:`y \approx c\,x^p` on log-log axes.
 
     Parameters
     ----------
@@ -422,7 +422,7 @@ def fit_power_law(x, y) -> tuple[float, float]:
     Returns
     -------
     p : float
-        The growth exponent (slope of :math:`\\log y` against :math:`\\log x`).
+        The growth exponent (slope of :math:`\log y` against :math:`\log x`).
     c : float
     """
     x = np.asarray(x, dtype=np.float64)

@@ -1,33 +1,33 @@
-"""A fully connected (affine) layer.
+r"""A fully connected (affine) layer.
 
 Math is per sample, with column vectors:
 
-.. math::  z = W a + b, \\qquad W \\in \\mathbb{R}^{m \\times n},\\ a \\in \\mathbb{R}^{n},\\ b, z \\in \\mathbb{R}^{m}.
+.. math::  z = W a + b, \qquad W \in \mathbb{R}^{m \times n},\ a \in \mathbb{R}^{n},\ b, z \in \mathbb{R}^{m}.
 
 Code works on a batch whose rows are samples, which is the same equation transposed:
 
-.. math::  Z = A W^\\top + \\mathbf{1} b^\\top, \\qquad A \\in \\mathbb{R}^{B \\times n},\\ Z \\in \\mathbb{R}^{B \\times m}.
+.. math::  Z = A W^\top + \mathbf{1} b^\top, \qquad A \in \mathbb{R}^{B \times n},\ Z \in \mathbb{R}^{B \times m}.
 
-Given :math:`G = \\partial L / \\partial Z` (shape ``(B, m)``), the backward pass is
+Given :math:`G = \partial L / \partial Z` (shape ``(B, m)``), the backward pass is
 
 .. math::
-   \\frac{\\partial L}{\\partial W} = G^\\top A = \\sum_s \\delta_s a_s^\\top, \\qquad
-   \\frac{\\partial L}{\\partial b} = G^\\top \\mathbf{1} = \\sum_s \\delta_s, \\qquad
-   \\frac{\\partial L}{\\partial A} = G W,
+   \frac{\partial L}{\partial W} = G^\top A = \sum_s \delta_s a_s^\top, \qquad
+   \frac{\partial L}{\partial b} = G^\top \mathbf{1} = \sum_s \delta_s, \qquad
+   \frac{\partial L}{\partial A} = G W,
 
-where :math:`\\delta_s` is row ``s`` of ``G`` as a column vector.
+where :math:`\delta_s` is row ``s`` of ``G`` as a column vector.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_last_dim, check_rank
+from ..validation import as_float_array, check_finite, check_last_dim, check_rank
 from .module import Module, Parameter
 
 
 class Dense(Module):
-    """Affine layer ``Z = X @ W.T + b`` with PyTorch's ``(out, in)`` weight layout.
+    r"""Affine layer ``Z = X @ W.T + b`` with PyTorch's ``(out, in)`` weight layout.
 
     Parameters
     ----------
@@ -37,7 +37,7 @@ class Dense(Module):
         Width ``m`` of each output sample.
     rng : numpy.random.Generator or int or None
         Source of the initial weights. Like ``torch.nn.Linear``, ``W`` and ``b`` are drawn
-        from :math:`U(-1/\\sqrt{n}, 1/\\sqrt{n})`.
+        from :math:`U(-1/\sqrt{n}, 1/\sqrt{n})`.
     dtype : numpy dtype
         ``float64`` (default) or ``float32``.
 
@@ -114,29 +114,29 @@ class Dense(Module):
         return z[0] if self._squeeze else z
 
     def backward(self, grad_out) -> np.ndarray:
-        """Set ``dW = G.T @ X`` and ``db = G.sum(0)``; return ``dX = G @ W``.
+        r"""Set ``dW = G.T @ X`` and ``db = G.sum(0)``; return ``dX = G @ W``.
 
         Parameters
         ----------
         grad_out : array_like, shape (B, out_features) (or (out_features,) after a 1-D forward)
-            :math:`G = \\partial L / \\partial Z`.
+            :math:`G = \partial L / \partial Z`.
 
         Returns
         -------
         ndarray, shape like the forward input
-            :math:`\\partial L / \\partial X`.
+            :math:`\partial L / \partial X`.
         """
         g = self._parameter_grads(grad_out)
         dx = g @ self.W
         return dx[0] if self._squeeze else dx
 
     def parameter_backward(self, grad_out) -> None:
-        """Set ``dW = G.T @ X`` and ``db = G.sum(0)`` only: no ``dX``, one matmul fewer.
+        r"""Set ``dW = G.T @ X`` and ``db = G.sum(0)`` only: no ``dX``, one matmul fewer.
 
         Parameters
         ----------
         grad_out : array_like, shape (B, out_features) (or (out_features,) after a 1-D forward)
-            :math:`G = \\partial L / \\partial Z`.
+            :math:`G = \partial L / \partial Z`.
         """
         self._parameter_grads(grad_out)
 

@@ -1,13 +1,13 @@
-"""Matrix calculus in NumPy: column-stacking ``vec``, the commutation matrix, numerical
+r"""Matrix calculus in NumPy: column-stacking ``vec``, the commutation matrix, numerical
 Jacobians and gradient checking.
 
 Conventions (the book's, stated once):
 
-* :math:`\\operatorname{vec}(X)` stacks the **columns** of ``X`` (``reshape(-1, order="F")``).
+* :math:`\operatorname{vec}(X)` stacks the **columns** of ``X`` (``reshape(-1, order="F")``).
   NumPy's default row-major reshape stacks rows instead, which silently turns
-  :math:`a^\\top \\otimes I` into :math:`I \\otimes a^\\top`.
-* Jacobians are in numerator layout: :math:`J = \\partial \\operatorname{vec} F / \\partial
-  \\operatorname{vec} X` has one **row per output** and one column per input.
+  :math:`a^\top \otimes I` into :math:`I \otimes a^\top`.
+* Jacobians are in numerator layout: :math:`J = \partial \operatorname{vec} F / \partial
+  \operatorname{vec} X` has one **row per output** and one column per input.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._validation import as_float_array
+from ..validation import as_float_array
 
 __all__ = ["vec", "unvec", "commutation_matrix", "numerical_jacobian", "gradcheck", "GradcheckError"]
 
 
 def vec(X) -> np.ndarray:
-    """Stack the columns of ``X`` into one vector.
+    r"""Stack the columns of ``X`` into one vector.
 
-    .. math::  \\operatorname{vec}(X) = (x_{11}, \\dots, x_{m1}, x_{12}, \\dots, x_{mn})^\\top
+    .. math::  \operatorname{vec}(X) = (x_{11}, \dots, x_{m1}, x_{12}, \dots, x_{mn})^\top
 
     Parameters
     ----------
@@ -56,10 +56,10 @@ def unvec(v, shape: tuple[int, int]) -> np.ndarray:
 
 
 def commutation_matrix(m: int, n: int) -> np.ndarray:
-    """The :math:`mn \\times mn` permutation :math:`K_{mn}` with :math:`K_{mn}\\operatorname{vec}(A) = \\operatorname{vec}(A^\\top)` for every :math:`m \\times n` matrix ``A``.
+    r"""The :math:`mn \times mn` permutation :math:`K_{mn}` with :math:`K_{mn}\operatorname{vec}(A) = \operatorname{vec}(A^\top)` for every :math:`m \times n` matrix ``A``.
 
-    Entry :math:`(i + j m)` of :math:`\\operatorname{vec}(A)` is :math:`a_{ij}`; it goes to position
-    :math:`(j + i n)` of :math:`\\operatorname{vec}(A^\\top)`.
+    Entry :math:`(i + j m)` of :math:`\operatorname{vec}(A)` is :math:`a_{ij}`; it goes to position
+    :math:`(j + i n)` of :math:`\operatorname{vec}(A^\top)`.
 
     Returns
     -------
@@ -75,12 +75,12 @@ def commutation_matrix(m: int, n: int) -> np.ndarray:
 
 
 def numerical_jacobian(f: Callable[[np.ndarray], np.ndarray], x, eps: float = 1e-6) -> np.ndarray:
-    """Central-difference Jacobian of ``f`` at ``x`` in numerator layout over ``vec``.
+    r"""Central-difference Jacobian of ``f`` at ``x`` in numerator layout over ``vec``.
 
-    .. math::  J_{:,k} = \\frac{\\operatorname{vec} f(x + \\varepsilon e_k) - \\operatorname{vec} f(x - \\varepsilon e_k)}{2\\varepsilon},
+    .. math::  J_{:,k} = \frac{\operatorname{vec} f(x + \varepsilon e_k) - \operatorname{vec} f(x - \varepsilon e_k)}{2\varepsilon},
 
-    where :math:`e_k` perturbs entry :math:`k` of :math:`\\operatorname{vec}(x)` (column-major).
-    The error is :math:`O(\\varepsilon^2)` plus rounding :math:`O(u/\\varepsilon)`.
+    where :math:`e_k` perturbs entry :math:`k` of :math:`\operatorname{vec}(x)` (column-major).
+    The error is :math:`O(\varepsilon^2)` plus rounding :math:`O(u/\varepsilon)`.
 
     Parameters
     ----------
@@ -122,12 +122,12 @@ def _scalarised(module, x, upstream, target):
 
 def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-7,
               rng=0, raise_exception: bool = True) -> bool:
-    """Compare a module's ``backward`` with central differences, for its input and every parameter.
+    r"""Compare a module's ``backward`` with central differences, for its input and every parameter.
 
-    For a module :math:`y = f(x;\\theta)` a random upstream gradient :math:`G` defines the scalar
-    :math:`s = \\sum G \\odot f(x)`; then ``backward(G)`` must equal :math:`\\partial s/\\partial x`
-    and set each ``d<param>`` to :math:`\\partial s/\\partial\\theta`.  For a loss (pass ``target``),
-    :math:`s` is the loss and ``backward()`` must equal :math:`\\partial s / \\partial \\text{pred}`.
+    For a module :math:`y = f(x;\theta)` a random upstream gradient :math:`G` defines the scalar
+    :math:`s = \sum G \odot f(x)`; then ``backward(G)`` must equal :math:`\partial s/\partial x`
+    and set each ``d<param>`` to :math:`\partial s/\partial\theta`.  For a loss (pass ``target``),
+    :math:`s` is the loss and ``backward()`` must equal :math:`\partial s / \partial \text{pred}`.
     Work in float64: float32 differences are too coarse for these tolerances.
 
     Parameters
@@ -161,7 +161,7 @@ def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, 
     analytic = [("input", grad_x)] + [(p.name, np.array(p.grad, dtype=np.float64)) for p in params]
     arrays = [("input", x)] + [(p.name, p.data) for p in params]
     scalar = _scalarised(module, x, upstream, target)
-    for (name, array), (_, expected) in zip(arrays, analytic):
+    for (name, array), (_, expected) in zip(arrays, analytic, strict=True):
         numeric = _numerical_gradient(scalar, array, eps)
         if expected.shape != numeric.shape or not np.allclose(expected, numeric, rtol=rtol, atol=atol):
             if not raise_exception:

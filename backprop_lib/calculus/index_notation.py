@@ -1,4 +1,4 @@
-"""Index-notation proofs, valid for **all sizes**, of the matrix-calculus identities the book uses.
+r"""Index-notation proofs, valid for **all sizes**, of the matrix-calculus identities the book uses.
 
 :mod:`backprop_lib.symbolic` proves an identity for concrete sizes (say ``W`` of shape 2 x 3) by
 expanding every entry.  Here the sizes are symbols (``m``, ``n``, ...), matrices are
@@ -9,8 +9,8 @@ holds for every size at once.
 
 Conventions (the book's): indices start at 0; ``vec`` stacks columns, so entry ``(i, j)`` of an
 ``m x n`` matrix sits at position ``i + j m`` of ``vec``; a Kronecker product
-:math:`P \\otimes Q` (``Q`` of shape ``r x s``) has entry
-:math:`(P \\otimes Q)_{(a, b), (c, d)} = P_{ac} Q_{bd}` at row ``b + a r`` and column ``d + c s``
+:math:`P \otimes Q` (``Q`` of shape ``r x s``) has entry
+:math:`(P \otimes Q)_{(a, b), (c, d)} = P_{ac} Q_{bd}` at row ``b + a r`` and column ``d + c s``
 (the *block* index ``a`` is the slow one).  Writing a Kronecker or vec index as a pair of
 indices is how the all-sizes proofs avoid integer division.
 
@@ -106,12 +106,12 @@ def _holds(cond, ranges: dict) -> bool:
 
 
 def resolve_ranges(expr, ranges: dict):
-    """Replace each ``Piecewise`` in ``expr`` by its first branch whose condition holds for indices
+    r"""Replace each ``Piecewise`` in ``expr`` by its first branch whose condition holds for indices
     in range.
 
     SymPy's ``Sum(KroneckerDelta(j, q) * a[j], (j, 0, n-1))`` evaluates to
     ``Piecewise((a[q], (q >= 0) & (q <= n-1)), (0, True))``: it does not know that ``q`` is a
-    valid index.  ``ranges`` says so: ``{q: n}`` means :math:`0 \\le q \\le n-1`.
+    valid index.  ``ranges`` says so: ``{q: n}`` means :math:`0 \le q \le n-1`.
 
     Parameters
     ----------
@@ -141,7 +141,7 @@ def _prove(name: str, statement: str, lhs, rhs, raw=None, **extra) -> IndexProof
 
 
 def _dense_output_entry(n, i, j, *, bias: bool = True):
-    """Entry ``i`` of a dense layer's output, :math:`z_i = \\sum_{j=0}^{n-1} W_{ij} a_j\\,(+\\, b_i)`.
+    r"""Entry ``i`` of a dense layer's output, :math:`z_i = \sum_{j=0}^{n-1} W_{ij} a_j\,(+\, b_i)`.
 
     Returns ``(W, a, b, z_i)``: the ``IndexedBase`` symbols and the SymPy sum over ``j``.
     """
@@ -151,10 +151,10 @@ def _dense_output_entry(n, i, j, *, bias: bool = True):
 
 
 def dense_weight_derivative() -> IndexProof:
-    """All sizes: :math:`\\partial (W a)_i / \\partial W_{pq} = \\delta_{ip}\\, a_q`.
+    r"""All sizes: :math:`\partial (W a)_i / \partial W_{pq} = \delta_{ip}\, a_q`.
 
-    ``W`` is ``m x n`` (out, in), ``a`` has ``n`` entries, :math:`(Wa)_i = \\sum_{j=0}^{n-1} W_{ij} a_j`.
-    In matrix form this is the Jacobian :math:`\\partial z / \\partial \\operatorname{vec}(W) = a^\\top \\otimes I_m`
+    ``W`` is ``m x n`` (out, in), ``a`` has ``n`` entries, :math:`(Wa)_i = \sum_{j=0}^{n-1} W_{ij} a_j`.
+    In matrix form this is the Jacobian :math:`\partial z / \partial \operatorname{vec}(W) = a^\top \otimes I_m`
     (row ``i``, column ``p + q m``).
     """
     m, n = _sizes("m", "n")
@@ -174,7 +174,7 @@ def dense_weight_derivative() -> IndexProof:
 
 
 def dense_bias_derivative() -> IndexProof:
-    """All sizes: :math:`\\partial (W a + b)_i / \\partial b_p = \\delta_{ip}`, i.e. :math:`\\partial z/\\partial b = I_m`."""
+    r"""All sizes: :math:`\partial (W a + b)_i / \partial b_p = \delta_{ip}`, i.e. :math:`\partial z/\partial b = I_m`."""
     m, n = _sizes("m", "n")
     i, j, p = _indices("i", "j", "p")
     _, _, b, z_i = _dense_output_entry(n, i, j)
@@ -185,7 +185,7 @@ def dense_bias_derivative() -> IndexProof:
 
 
 def dense_input_derivative() -> IndexProof:
-    """All sizes: :math:`\\partial (W a + b)_i / \\partial a_q = W_{iq}`, i.e. :math:`\\partial z/\\partial a = W`."""
+    r"""All sizes: :math:`\partial (W a + b)_i / \partial a_q = W_{iq}`, i.e. :math:`\partial z/\partial a = W`."""
     m, n = _sizes("m", "n")
     i, j, q = _indices("i", "j", "q")
     W, a, _, z_i = _dense_output_entry(n, i, j)
@@ -196,15 +196,15 @@ def dense_input_derivative() -> IndexProof:
 
 
 def vec_axb_element() -> IndexProof:
-    """All sizes: :math:`\\operatorname{vec}(A X B) = (B^\\top \\otimes A)\\operatorname{vec}(X)`, entry by entry.
+    r"""All sizes: :math:`\operatorname{vec}(A X B) = (B^\top \otimes A)\operatorname{vec}(X)`, entry by entry.
 
     ``A`` is ``m x p``, ``X`` is ``p x q``, ``B`` is ``q x n``.  Entry ``i + j m`` of the left side is
-    :math:`(AXB)_{ij} = \\sum_{s,t} A_{is} X_{st} B_{tj}`.  Entry ``i + j m`` of the right side is
-    :math:`\\sum_{l,k} (B^\\top \\otimes A)_{(j,i),(l,k)} \\operatorname{vec}(X)_{k + l p}` with
-    :math:`(B^\\top \\otimes A)_{(j,i),(l,k)} = (B^\\top)_{jl} A_{ik} = B_{lj} A_{ik}`: the row pair
+    :math:`(AXB)_{ij} = \sum_{s,t} A_{is} X_{st} B_{tj}`.  Entry ``i + j m`` of the right side is
+    :math:`\sum_{l,k} (B^\top \otimes A)_{(j,i),(l,k)} \operatorname{vec}(X)_{k + l p}` with
+    :math:`(B^\top \otimes A)_{(j,i),(l,k)} = (B^\top)_{jl} A_{ik} = B_{lj} A_{ik}`: the row pair
     ``(j, i)`` is row ``i + j m`` (``A`` has ``m`` rows) and the column pair ``(l, k)`` is column
     ``k + l p``, exactly the positions of :math:`(AXB)_{ij}` in ``vec(AXB)`` and :math:`X_{kl}` in
-    ``vec(X)``.  With ``B = C^T`` this is :math:`\\operatorname{vec}(A X C^\\top) = (C \\otimes A)\\operatorname{vec}(X)`.
+    ``vec(X)``.  With ``B = C^T`` this is :math:`\operatorname{vec}(A X C^\top) = (C \otimes A)\operatorname{vec}(X)`.
     """
     m, n, p, q = _sizes("m", "n", "p", "q")
     i, j, k, l, s, t = _indices("i", "j", "k", "l", "s", "t")
@@ -219,10 +219,10 @@ def vec_axb_element() -> IndexProof:
 
 
 def vec_axb_jacobian_element() -> IndexProof:
-    """All sizes: :math:`\\partial (AXB)_{ij} / \\partial X_{kl} = A_{ik} B_{lj} = (B^\\top \\otimes A)_{(j,i),(l,k)}`.
+    r"""All sizes: :math:`\partial (AXB)_{ij} / \partial X_{kl} = A_{ik} B_{lj} = (B^\top \otimes A)_{(j,i),(l,k)}`.
 
-    So the numerator-layout Jacobian :math:`\\partial\\operatorname{vec}(AXB)/\\partial\\operatorname{vec}(X)` is
-    :math:`B^\\top \\otimes A` (shapes as in :func:`vec_axb_element`).
+    So the numerator-layout Jacobian :math:`\partial\operatorname{vec}(AXB)/\partial\operatorname{vec}(X)` is
+    :math:`B^\top \otimes A` (shapes as in :func:`vec_axb_element`).
     """
     m, n, p, q = _sizes("m", "n", "p", "q")
     i, j, k, l, s, t = _indices("i", "j", "k", "l", "s", "t")
@@ -235,11 +235,11 @@ def vec_axb_jacobian_element() -> IndexProof:
 
 
 def mixed_product_element() -> IndexProof:
-    """All sizes: :math:`(A \\otimes B)(C \\otimes D) = (AC) \\otimes (BD)`, entry by entry.
+    r"""All sizes: :math:`(A \otimes B)(C \otimes D) = (AC) \otimes (BD)`, entry by entry.
 
     ``A`` is ``m x n``, ``C`` is ``n x r``, ``B`` is ``p x q``, ``D`` is ``q x s``.  The product of the
-    Kronecker products sums over the column pairs ``(k1, k2)`` of :math:`A \\otimes B`:
-    :math:`\\sum_{k_1,k_2} A_{i_1k_1} B_{i_2k_2} C_{k_1j_1} D_{k_2j_2}`, which factors into
+    Kronecker products sums over the column pairs ``(k1, k2)`` of :math:`A \otimes B`:
+    :math:`\sum_{k_1,k_2} A_{i_1k_1} B_{i_2k_2} C_{k_1j_1} D_{k_2j_2}`, which factors into
     :math:`(AC)_{i_1j_1}(BD)_{i_2j_2}`.
     """
     n, q = _sizes("n", "q")
@@ -254,11 +254,11 @@ def mixed_product_element() -> IndexProof:
 
 
 def commutation_element() -> IndexProof:
-    """All sizes: :math:`K_{mn}\\operatorname{vec}(X) = \\operatorname{vec}(X^\\top)` for ``X`` of shape ``m x n``.
+    r"""All sizes: :math:`K_{mn}\operatorname{vec}(X) = \operatorname{vec}(X^\top)` for ``X`` of shape ``m x n``.
 
-    :math:`K_{mn}` has a 1 in row ``j + i n`` (the position of :math:`(X^\\top)_{ji}` in
-    :math:`\\operatorname{vec}(X^\\top)`) and column ``i + j m`` (the position of :math:`X_{ij}` in
-    :math:`\\operatorname{vec}(X)`): in pair form :math:`K_{(i,j),(l,k)} = \\delta_{ik}\\delta_{jl}`, with
+    :math:`K_{mn}` has a 1 in row ``j + i n`` (the position of :math:`(X^\top)_{ji}` in
+    :math:`\operatorname{vec}(X^\top)`) and column ``i + j m`` (the position of :math:`X_{ij}` in
+    :math:`\operatorname{vec}(X)`): in pair form :math:`K_{(i,j),(l,k)} = \delta_{ik}\delta_{jl}`, with
     the row pair ``(i, j)`` meaning row ``j + i n`` and the column pair ``(l, k)`` meaning column
     ``k + l m``.
     """
@@ -274,10 +274,10 @@ def commutation_element() -> IndexProof:
 
 
 def trace_vec_inner() -> IndexProof:
-    """All sizes: :math:`\\operatorname{tr}(A^\\top B) = \\operatorname{vec}(A)^\\top \\operatorname{vec}(B)`.
+    r"""All sizes: :math:`\operatorname{tr}(A^\top B) = \operatorname{vec}(A)^\top \operatorname{vec}(B)`.
 
-    ``A`` and ``B`` are ``m x n``.  :math:`\\operatorname{tr}(A^\\top B) = \\sum_j (A^\\top B)_{jj} = \\sum_j\\sum_i A_{ij}B_{ij}`;
-    :math:`\\operatorname{vec}(A)^\\top\\operatorname{vec}(B) = \\sum_{r} \\operatorname{vec}(A)_r \\operatorname{vec}(B)_r`
+    ``A`` and ``B`` are ``m x n``.  :math:`\operatorname{tr}(A^\top B) = \sum_j (A^\top B)_{jj} = \sum_j\sum_i A_{ij}B_{ij}`;
+    :math:`\operatorname{vec}(A)^\top\operatorname{vec}(B) = \sum_{r} \operatorname{vec}(A)_r \operatorname{vec}(B)_r`
     with ``r = i + j m`` running over all pairs.
     """
     m, n = _sizes("m", "n")
@@ -291,18 +291,18 @@ def trace_vec_inner() -> IndexProof:
 
 
 def delta_recursion_one_layer() -> IndexProof:
-    """All sizes: one layer of the delta recursion and the parameter gradients.
+    r"""All sizes: one layer of the delta recursion and the parameter gradients.
 
     Layer :math:`l` has :math:`z^{(l)} = W a^{(l-1)} + b` with :math:`a^{(l-1)}_k = f(z^{(l-1)}_k)`
-    (``W`` is ``m x n``).  Given :math:`\\delta^{(l)}_i = \\partial L / \\partial z^{(l)}_i` (symbols
-    ``D[i]``), the chain rule :math:`\\partial L/\\partial x = \\sum_i \\delta^{(l)}_i\\,\\partial z^{(l)}_i/\\partial x`
+    (``W`` is ``m x n``).  Given :math:`\delta^{(l)}_i = \partial L / \partial z^{(l)}_i` (symbols
+    ``D[i]``), the chain rule :math:`\partial L/\partial x = \sum_i \delta^{(l)}_i\,\partial z^{(l)}_i/\partial x`
     gives, with the derivatives computed by SymPy,
 
     .. math::
 
-        \\delta^{(l-1)}_j = f'(z^{(l-1)}_j) \\sum_i W_{ij}\\delta^{(l)}_i,\\qquad
-        \\frac{\\partial L}{\\partial W_{pq}} = \\delta^{(l)}_p a^{(l-1)}_q,\\qquad
-        \\frac{\\partial L}{\\partial b_p} = \\delta^{(l)}_p .
+        \delta^{(l-1)}_j = f'(z^{(l-1)}_j) \sum_i W_{ij}\delta^{(l)}_i,\qquad
+        \frac{\partial L}{\partial W_{pq}} = \delta^{(l)}_p a^{(l-1)}_q,\qquad
+        \frac{\partial L}{\partial b_p} = \delta^{(l)}_p .
 
     ``lhs``/``rhs`` hold the recursion; ``extra`` holds the weight and bias gradients, each proved.
     """

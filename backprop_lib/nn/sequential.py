@@ -1,12 +1,12 @@
-"""A chain of modules: forward left to right, backward right to left.
+r"""A chain of modules: forward left to right, backward right to left.
 
-For :math:`y = f_L(\\cdots f_1(x))` the backward pass applies each module's VJP in reverse,
+For :math:`y = f_L(\cdots f_1(x))` the backward pass applies each module's VJP in reverse,
 
-.. math::  \\bar x = J_1^\\top (J_2^\\top (\\cdots (J_L^\\top \\bar y))),
+.. math::  \bar x = J_1^\top (J_2^\top (\cdots (J_L^\top \bar y))),
 
 which is reverse accumulation: every step is a vector-Jacobian product, no Jacobian is formed.
 
-In training nobody needs :math:`\\bar x`, the gradient with respect to the data:
+In training nobody needs :math:`\bar x`, the gradient with respect to the data:
 ``backward(g, input_grad=False)`` stops at the first module that has parameters and asks it
 for its parameter gradients only (:meth:`Module.parameter_backward`), which for a first
 :class:`~backprop_lib.Dense` layer saves the matmul :math:`G W` — a quarter of the work of a
@@ -52,21 +52,21 @@ class Sequential(Module):
         return self.modules[i]
 
     def forward(self, x) -> np.ndarray:
-        """Return :math:`f_L(\\cdots f_1(x))`, keeping each module's cache."""
+        r"""Return :math:`f_L(\cdots f_1(x))`, keeping each module's cache."""
         for m in self.modules:
             x = m.forward(x)
         return x
 
     def backward(self, grad_out, *, input_grad: bool = True) -> np.ndarray | None:
-        """Apply each module's ``backward`` in reverse; return :math:`\\partial L/\\partial x`.
+        r"""Apply each module's ``backward`` in reverse; return :math:`\partial L/\partial x`.
 
         Parameters
         ----------
         grad_out : array_like, shape of the last forward output
-            :math:`\\partial L / \\partial y`.
+            :math:`\partial L / \partial y`.
         input_grad : bool
             ``False``: set every parameter gradient but do not compute
-            :math:`\\partial L/\\partial x`; modules before the first one with parameters are
+            :math:`\partial L/\partial x`; modules before the first one with parameters are
             not visited at all, and ``None`` is returned.
         """
         modules = self.modules

@@ -1,19 +1,19 @@
-"""Worked examples, step by step: every intermediate of a backward pass, with its shape.
+r"""Worked examples, step by step: every intermediate of a backward pass, with its shape.
 
 The chapters that redo the seeds' hand calculations need more than ``Sequential.backward``,
-which returns only :math:`\\partial L/\\partial X`.  This module records every matrix the
+which returns only :math:`\partial L/\partial X`.  This module records every matrix the
 backward pass goes through, so a chapter can print it, check its shape and compare it with
 PyTorch.
 
 Names follow the layer numbering of the worked examples: ``A0`` is the input; the ``l``-th
 :class:`~backprop_lib.Dense` layer maps ``A{l-1}`` to ``Z{l}``; the activation after it maps
-``Z{l}`` to ``A{l}``.  Backward, ``dX`` is :math:`\\partial J/\\partial X` (same shape as ``X``),
+``Z{l}`` to ``A{l}``.  Backward, ``dX`` is :math:`\partial J/\partial X` (same shape as ``X``),
 where :math:`J` is the loss object's value (the batch mean for the default reductions):
 
 .. math::
-   dZ^{[l]} = f'(Z^{[l]}) \\odot dA^{[l]}, \\qquad
-   dW^{[l]} = {dZ^{[l]}}^\\top A^{[l-1]}, \\qquad
-   db^{[l]} = {dZ^{[l]}}^\\top \\mathbf 1, \\qquad
+   dZ^{[l]} = f'(Z^{[l]}) \odot dA^{[l]}, \qquad
+   dW^{[l]} = {dZ^{[l]}}^\top A^{[l-1]}, \qquad
+   db^{[l]} = {dZ^{[l]}}^\top \mathbf 1, \qquad
    dA^{[l-1]} = dZ^{[l]} W^{[l]}.
 
 Also here: per-sample parameter gradients (the seeds' "gradient of the loss for one sample,
@@ -24,14 +24,13 @@ small computational-graph drawer for the figures.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_rank
-from .dense import Dense
-from .losses import BCE_GRAD_EPS, _one_hot_targets
+from ..validation import as_float_array, check_finite, check_rank
+from ..nn.dense import Dense
+from ..nn.losses import BCE_GRAD_EPS, one_hot_targets
 
 __all__ = [
     "TraceStep",
@@ -164,7 +163,7 @@ def backward_trace(model, x, loss, target) -> BackwardTrace:
     trace.loss = float(loss.forward(a, target))
     g = np.asarray(loss.backward())
     trace.backward.append(TraceStep("d" + names[-1], g.copy(), rf"\partial J / \partial {_tex(names[-1])}", np.shape(a)))
-    for module, (in_name, a_in), out_name in zip(reversed(model.modules), reversed(inputs), reversed(names[1:])):
+    for module, (in_name, a_in), out_name in zip(reversed(model.modules), reversed(inputs), reversed(names[1:]), strict=True):
         g_in = module.backward(g)
         if isinstance(module, Dense):
             l = out_name[1:]
@@ -190,9 +189,9 @@ def _tex(name: str) -> str:
 
 
 def per_sample_dense_grads(G, A):
-    """Per-sample gradients of a dense layer: :math:`dW_s = \\delta_s a_s^\\top`, :math:`db_s = \\delta_s`.
+    r"""Per-sample gradients of a dense layer: :math:`dW_s = \delta_s a_s^\top`, :math:`db_s = \delta_s`.
 
-    .. math::  \\frac{\\partial J}{\\partial W} = \\sum_s \\delta_s a_s^\\top = G^\\top A,
+    .. math::  \frac{\partial J}{\partial W} = \sum_s \delta_s a_s^\top = G^\top A,
 
     so ``dW_per.sum(0) == G.T @ A``.  The seeds compute the gradient "of the loss for one
     sample" and then average; this returns those per-sample pieces.
@@ -200,9 +199,9 @@ def per_sample_dense_grads(G, A):
     Parameters
     ----------
     G : array_like, shape (B, out)
-        :math:`\\partial L/\\partial Z`, one row :math:`\\delta_s^\\top` per sample.
+        :math:`\partial L/\partial Z`, one row :math:`\delta_s^\top` per sample.
     A : array_like, shape (B, in)
-        The layer's input, one row :math:`a_s^\\top` per sample.
+        The layer's input, one row :math:`a_s^\top` per sample.
 
     Returns
     -------
@@ -219,17 +218,17 @@ def per_sample_dense_grads(G, A):
 
 
 def softmax_ce_grad_two_step(probs, target, *, method: str = "vjp") -> np.ndarray:
-    """Gradient of mean cross-entropy with respect to the logits, the long way round.
+    r"""Gradient of mean cross-entropy with respect to the logits, the long way round.
 
-    Step 1, the loss on probabilities: :math:`g = \\partial L/\\partial p = -Y \\oslash (B\\,p)`.
+    Step 1, the loss on probabilities: :math:`g = \partial L/\partial p = -Y \oslash (B\,p)`.
     Step 2, back through softmax, per sample :math:`s`:
 
-    .. math::  \\frac{\\partial L}{\\partial z_s} = (\\operatorname{diag}(p_s) - p_s p_s^\\top)\\, g_s
-               = p_s \\odot (g_s - (g_s^\\top p_s)\\mathbf 1).
+    .. math::  \frac{\partial L}{\partial z_s} = (\operatorname{diag}(p_s) - p_s p_s^\top)\, g_s
+               = p_s \odot (g_s - (g_s^\top p_s)\mathbf 1).
 
     ``method="vjp"`` uses the right-hand form on the whole batch at once (what
     :meth:`Softmax.backward <backprop_lib.Softmax.backward>` does); ``method="jacobian"`` builds
-    each sample's :math:`C\\times C` Jacobian in a Python loop (what seed 002's separate path
+    each sample's :math:`C\times C` Jacobian in a Python loop (what seed 002's separate path
     is most likely doing; its code is not shown).  Both equal the fused
     :math:`(p - Y)/B` of :func:`~backprop_lib.softmax_cross_entropy_grad` when each row of
     ``probs`` sums to 1.  They exist as a reference and a timing baseline, not for training.
@@ -252,7 +251,7 @@ def softmax_ce_grad_two_step(probs, target, *, method: str = "vjp") -> np.ndarra
     check_rank(p, (2,), who, "(batch, classes)")
     check_finite(p, who, "probabilities")
     B, C = p.shape
-    Y = _one_hot_targets(target, B, C, who, p.dtype)
+    Y = one_hot_targets(target, B, C, who, p.dtype)
     g = -Y / (B * np.maximum(p, BCE_GRAD_EPS))
     if method == "vjp":
         return p * (g - (g * p).sum(axis=1, keepdims=True))
@@ -265,14 +264,14 @@ def softmax_ce_grad_two_step(probs, target, *, method: str = "vjp") -> np.ndarra
 
 def draw_graph(ax, nodes: dict, edges: list, *, title: str | None = None, node_size: float = 0.32,
                label_at: float = 0.45):
-    """Draw a computational graph: nodes as circles, forward values above each edge (black),
+    r"""Draw a computational graph: nodes as circles, forward values above each edge (black),
     gradients below it (red).
 
     Parameters
     ----------
     ax : matplotlib Axes
     nodes : dict
-        ``name -> (x, y, label)``; ``label`` may be mathtext (``"$\\\\times$"``).
+        ``name -> (x, y, label)``; ``label`` may be mathtext (``"$\\times$"``).
     edges : list of tuple
         ``(src, dst, forward_text, backward_text)``; either text may be ``""``.
     title : str, optional

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["plain", "glue"]
+from . import timing
+
+__all__ = ["plain", "glue", "timing"]
 
 
 def plain(value):

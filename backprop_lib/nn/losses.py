@@ -1,8 +1,8 @@
-"""Loss functions, each matching the PyTorch class of the same name (reduction ``"mean"``).
+r"""Loss functions, each matching the PyTorch class of the same name (reduction ``"mean"``).
 
 Protocol: ``forward(pred, target) -> float`` keeps what it needs; ``backward() -> dL/dpred``
 (same shape as ``pred``).  Every loss accepts ``reduction="mean"`` (PyTorch's default) or
-``"sum"``; :class:`MSELoss` also accepts ``"half_sum"``, the seeds' :math:`\\tfrac12\\lVert y-a\\rVert^2`
+``"sum"``; :class:`MSELoss` also accepts ``"half_sum"``, the seeds' :math:`\tfrac12\lVert y-a\rVert^2`
 (summed over the batch).
 """
 
@@ -12,7 +12,7 @@ import contextlib
 
 import numpy as np
 
-from ._validation import SMALL, as_float_array, check_finite, check_rank, check_same_shape
+from ..validation import SMALL, as_float_array, check_finite, check_rank, check_same_shape
 from .activations import log_softmax, sigmoid, softmax
 
 __all__ = [
@@ -101,13 +101,13 @@ def _check_probabilities(p: np.ndarray, who: str, what: str) -> bool:
 
 
 class MSELoss(_Loss):
-    """Mean squared error.
+    r"""Mean squared error.
 
-    .. math::  L = \\frac{1}{N}\\sum_{k} (p_k - y_k)^2, \\qquad \\frac{\\partial L}{\\partial p} = \\frac{2}{N}(p - y),
+    .. math::  L = \frac{1}{N}\sum_{k} (p_k - y_k)^2, \qquad \frac{\partial L}{\partial p} = \frac{2}{N}(p - y),
 
     with :math:`N` the number of elements (``reduction="mean"``). ``"sum"`` drops the
-    :math:`1/N`; ``"half_sum"`` is :math:`\\tfrac12\\sum_k (p_k-y_k)^2` with gradient :math:`p - y`
-    (the per-sample :math:`E = \\tfrac12\\lVert y - a\\rVert^2` of the seeds, summed over the batch).
+    :math:`1/N`; ``"half_sum"`` is :math:`\tfrac12\sum_k (p_k-y_k)^2` with gradient :math:`p - y`
+    (the per-sample :math:`E = \tfrac12\lVert y - a\rVert^2` of the seeds, summed over the batch).
 
     Parameters of ``forward``: ``pred`` and ``target`` of the same shape (any rank).
     """
@@ -126,12 +126,12 @@ class MSELoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy on probabilities, exactly as ``torch.nn.BCELoss``.
+    r"""Binary cross-entropy on probabilities, exactly as ``torch.nn.BCELoss``.
 
-    .. math::  \\ell_k = -\\big(y_k \\max(\\log p_k, -100) + (1-y_k)\\max(\\log(1-p_k), -100)\\big),
-               \\qquad L = \\frac1N\\sum_k \\ell_k,
+    .. math::  \ell_k = -\big(y_k \max(\log p_k, -100) + (1-y_k)\max(\log(1-p_k), -100)\big),
+               \qquad L = \frac1N\sum_k \ell_k,
 
-    .. math::  \\frac{\\partial L}{\\partial p_k} = \\frac{1}{N}\\,\\frac{p_k - y_k}{\\max(p_k(1-p_k),\\,10^{-12})}.
+    .. math::  \frac{\partial L}{\partial p_k} = \frac{1}{N}\,\frac{p_k - y_k}{\max(p_k(1-p_k),\,10^{-12})}.
 
     ``pred`` and ``target``: same shape, values in :math:`[0, 1]` (anything else raises).
     """
@@ -151,10 +151,10 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Sigmoid followed by binary cross-entropy, fused and stable (``torch.nn.BCEWithLogitsLoss``).
+    r"""Sigmoid followed by binary cross-entropy, fused and stable (``torch.nn.BCEWithLogitsLoss``).
 
-    .. math::  \\ell_k = \\max(x_k, 0) - x_k y_k + \\log(1 + e^{-|x_k|}), \\qquad
-               \\frac{\\partial L}{\\partial x} = \\frac1N(\\sigma(x) - y).
+    .. math::  \ell_k = \max(x_k, 0) - x_k y_k + \log(1 + e^{-|x_k|}), \qquad
+               \frac{\partial L}{\partial x} = \frac1N(\sigma(x) - y).
 
     ``pred`` are logits (any real number), ``target`` in :math:`[0, 1]`, same shape.
     """
@@ -168,7 +168,7 @@ class BCEWithLogitsLoss(_Loss):
         return loss
 
 
-def _one_hot_targets(target, batch: int, classes: int, who: str, dtype) -> np.ndarray:
+def one_hot_targets(target, batch: int, classes: int, who: str, dtype) -> np.ndarray:
     """Class indices of shape ``(B,)`` or a ``(B, C)`` target distribution -> ``(B, C)`` array."""
     t = np.asarray(target)
     if t.ndim == 1:
@@ -201,17 +201,17 @@ def _class_pair(loss: _Loss, pred, target):
     check_rank(pred, (2,), who, "(batch, classes)")
     check_finite(pred, who, "prediction")
     batch, classes = pred.shape
-    return pred, _one_hot_targets(target, batch, classes, who, pred.dtype)
+    return pred, one_hot_targets(target, batch, classes, who, pred.dtype)
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax + cross-entropy on **logits**, like ``torch.nn.CrossEntropyLoss``.
+    r"""Softmax + cross-entropy on **logits**, like ``torch.nn.CrossEntropyLoss``.
 
     ``pred``: logits, shape ``(B, C)``. ``target``: class indices, shape ``(B,)`` with values in
     ``[0, C)``, or a one-hot / probability matrix of shape ``(B, C)``.
 
-    .. math::  L = -\\frac1B \\sum_s \\sum_c y_{sc} \\log \\operatorname{softmax}(x_s)_c, \\qquad
-               \\frac{\\partial L}{\\partial x} = \\frac1B\\,(\\operatorname{softmax}(x) - Y).
+    .. math::  L = -\frac1B \sum_s \sum_c y_{sc} \log \operatorname{softmax}(x_s)_c, \qquad
+               \frac{\partial L}{\partial x} = \frac1B\,(\operatorname{softmax}(x) - Y).
     """
 
     def forward(self, pred, target) -> float:
@@ -222,13 +222,13 @@ class CrossEntropyLoss(_Loss):
 
 
 class CategoricalCrossEntropy(_Loss):
-    """Cross-entropy on **probabilities** (the seeds' softmax-then-loss form).
+    r"""Cross-entropy on **probabilities** (the seeds' softmax-then-loss form).
 
     ``pred``: probabilities, shape ``(B, C)``, values in :math:`[0, 1]`. ``target``: class indices
     ``(B,)`` or one-hot ``(B, C)``. Logs are clamped at -100 like ``BCELoss``.
 
-    .. math::  L = -\\frac1B \\sum_s \\sum_c y_{sc} \\log p_{sc}, \\qquad
-               \\frac{\\partial L}{\\partial p_{sc}} = -\\frac1B\\,\\frac{y_{sc}}{p_{sc}}
+    .. math::  L = -\frac1B \sum_s \sum_c y_{sc} \log p_{sc}, \qquad
+               \frac{\partial L}{\partial p_{sc}} = -\frac1B\,\frac{y_{sc}}{p_{sc}}
 
     (with :math:`p` floored at :math:`10^{-12}` in the division).
     """
@@ -244,11 +244,11 @@ class CategoricalCrossEntropy(_Loss):
 
 
 def softmax_cross_entropy_grad(probs, target) -> np.ndarray:
-    """Fused gradient of mean cross-entropy with respect to the **logits**, from softmax outputs.
+    r"""Fused gradient of mean cross-entropy with respect to the **logits**, from softmax outputs.
 
-    .. math::  \\frac{\\partial L}{\\partial z} = \\frac1B\\,(p - Y),
+    .. math::  \frac{\partial L}{\partial z} = \frac1B\,(p - Y),
 
-    where ``probs`` (shape ``(B, C)``) is :math:`p = \\operatorname{softmax}(z)` and ``target`` is
+    where ``probs`` (shape ``(B, C)``) is :math:`p = \operatorname{softmax}(z)` and ``target`` is
     class indices ``(B,)`` or one-hot ``(B, C)``.  This is the "combined softmax + loss"
     backward of seed 002; :class:`Softmax` then :class:`CategoricalCrossEntropy` gives the same
     numbers the long way.
@@ -257,5 +257,5 @@ def softmax_cross_entropy_grad(probs, target) -> np.ndarray:
     p = as_float_array(probs, who)
     check_rank(p, (2,), who, "(batch, classes)")
     check_finite(p, who, "probabilities")
-    onehot = _one_hot_targets(target, p.shape[0], p.shape[1], who, p.dtype)
+    onehot = one_hot_targets(target, p.shape[0], p.shape[1], who, p.dtype)
     return (p - onehot) / p.shape[0]

@@ -1,10 +1,10 @@
-"""The protocol every layer follows, and the :class:`Parameter` handle optimizers update.
+r"""The protocol every layer follows, and the :class:`Parameter` handle optimizers update.
 
 A module maps a batch ``X`` (rows are samples) to ``Y = f(X)``.
 
 * ``forward(x)`` returns ``Y`` and keeps what ``backward`` needs;
-* ``backward(grad_out)`` takes :math:`G = \\partial L / \\partial Y` (same shape as ``Y``) and
-  returns :math:`\\partial L / \\partial X` — a vector-Jacobian product, never a Jacobian — and
+* ``backward(grad_out)`` takes :math:`G = \partial L / \partial Y` (same shape as ``Y``) and
+  returns :math:`\partial L / \partial X` — a vector-Jacobian product, never a Jacobian — and
   sets the gradients of the module's parameters (it overwrites them; it does not accumulate);
 * ``parameter_backward(grad_out)`` sets the same parameter gradients and returns nothing: what
   the first layer of a network does in training, where nobody needs

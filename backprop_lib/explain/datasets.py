@@ -13,26 +13,26 @@ __all__ = ["spiral"]
 
 
 def spiral(n_per_class: int, classes: int = 3, noise: float = 0.2, rng=None) -> tuple[np.ndarray, np.ndarray]:
-    """Points on ``classes`` interleaved spiral arms in the plane.
+    r"""Points on ``classes`` interleaved spiral arms in the plane.
 
     For class :math:`c` and point :math:`i = 0..n-1`,
 
     .. math::
-       r_i = \\frac{i}{n-1}, \\qquad
-       t_i = 4c + \\frac{4i}{n-1} + \\sigma\\,\\varepsilon_i,\\ \\varepsilon_i \\sim \\mathcal N(0, 1), \\qquad
-       x_i = (r_i \\sin 2.5 t_i,\\ r_i \\cos 2.5 t_i),
+       r_i = \frac{i}{n-1}, \qquad
+       t_i = 4c + \frac{4i}{n-1} + \sigma\,\varepsilon_i,\ \varepsilon_i \sim \mathcal N(0, 1), \qquad
+       x_i = (r_i \sin 2.5 t_i,\ r_i \cos 2.5 t_i),
 
-    so every point lies at distance :math:`r_i \\le 1` from the origin and the noise only moves it
+    so every point lies at distance :math:`r_i \le 1` from the origin and the noise only moves it
     along its circle (the construction of the CS231n / *Neural Networks from Scratch* spiral).
 
     Parameters
     ----------
     n_per_class : int
-        Points per class :math:`n \\ge 2`.
+        Points per class :math:`n \ge 2`.
     classes : int
-        Number of arms :math:`C \\ge 1`.
+        Number of arms :math:`C \ge 1`.
     noise : float
-        Standard deviation :math:`\\sigma \\ge 0` of the angle noise.
+        Standard deviation :math:`\sigma \ge 0` of the angle noise.
     rng : numpy.random.Generator or int or None
         Source of the noise.
 

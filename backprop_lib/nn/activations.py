@@ -1,48 +1,48 @@
-"""Activation functions: forward, backward (a VJP), derivative and one-sample Jacobian.
+r"""Activation functions: forward, backward (a VJP), derivative and one-sample Jacobian.
 
 An elementwise activation :math:`a = f(z)` has a *diagonal* Jacobian,
 
-.. math::  \\frac{\\partial a}{\\partial z} = \\operatorname{diag}(f'(z)),
+.. math::  \frac{\partial a}{\partial z} = \operatorname{diag}(f'(z)),
 
-so its vector-Jacobian product is a Hadamard product: :math:`\\partial L/\\partial z =
-f'(z) \\odot \\partial L/\\partial a`.  Softmax is not elementwise; its Jacobian is
-:math:`\\operatorname{diag}(s) - s s^\\top` and its VJP is :math:`s \\odot (g - (g^\\top s)\\mathbf 1)`.
+so its vector-Jacobian product is a Hadamard product: :math:`\partial L/\partial z =
+f'(z) \odot \partial L/\partial a`.  Softmax is not elementwise; its Jacobian is
+:math:`\operatorname{diag}(s) - s s^\top` and its VJP is :math:`s \odot (g - (g^\top s)\mathbf 1)`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_float_array, check_finite, check_rank
+from ..validation import as_float_array, check_finite, check_rank
 from .module import Module
 
 __all__ = ["ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "sigmoid", "softmax", "log_softmax"]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """Numerically stable logistic function :math:`\\sigma(z) = 1/(1+e^{-z})`, any shape.
+    r"""Numerically stable logistic function :math:`\sigma(z) = 1/(1+e^{-z})`, any shape.
 
-    Evaluated as :math:`\\sigma(z) = \\exp\\big(-\\log(1 + e^{-z})\\big)`, with
-    :math:`\\log(1+e^{-z})` = ``np.logaddexp(0, -z)``, which NumPy computes as
-    :math:`\\max(0,-z) + \\log(1 + e^{-|z|})` so that ``exp`` never overflows: finite for every
+    Evaluated as :math:`\sigma(z) = \exp\big(-\log(1 + e^{-z})\big)`, with
+    :math:`\log(1+e^{-z})` = ``np.logaddexp(0, -z)``, which NumPy computes as
+    :math:`\max(0,-z) + \log(1 + e^{-|z|})` so that ``exp`` never overflows: finite for every
     finite input, and (at four NumPy calls) cheaper than a two-branch ``where``.
     """
     return np.exp(-np.logaddexp(0.0, -z))
 
 
 def log_softmax(z: np.ndarray) -> np.ndarray:
-    """Stable :math:`\\log \\operatorname{softmax}(z)` along the last axis: :math:`z - m - \\log\\sum e^{z-m}`, :math:`m=\\max z`."""
+    r"""Stable :math:`\log \operatorname{softmax}(z)` along the last axis: :math:`z - m - \log\sum e^{z-m}`, :math:`m=\max z`."""
     shifted = z - z.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
-    """Stable softmax along the last axis: :math:`e^{z-m}/\\sum e^{z-m}` with :math:`m=\\max z` (no overflow)."""
+    r"""Stable softmax along the last axis: :math:`e^{z-m}/\sum e^{z-m}` with :math:`m=\max z` (no overflow)."""
     e = np.exp(z - z.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
 
-class _Elementwise(Module):
+class Elementwise(Module):
     """Shared machinery of elementwise activations: ``backward(g) = f'(z) * g``."""
 
     def __repr__(self) -> str:
@@ -62,7 +62,7 @@ class _Elementwise(Module):
         return self._out
 
     def backward(self, grad_out) -> np.ndarray:
-        """Return :math:`f'(z) \\odot G`, same shape as ``z``."""
+        r"""Return :math:`f'(z) \odot G`, same shape as ``z``."""
         self._require_forward("_z")
         g = self._check_grad_shape(grad_out, self._z.shape)
         return g * self._fprime_from_cache()
@@ -73,7 +73,7 @@ class _Elementwise(Module):
         return self._fprime(z, self._f(z))
 
     def jacobian(self, z) -> np.ndarray:
-        """One sample's Jacobian :math:`\\operatorname{diag}(f'(z))`, shape ``(n, n)`` for ``z`` of shape ``(n,)``."""
+        r"""One sample's Jacobian :math:`\operatorname{diag}(f'(z))`, shape ``(n, n)`` for ``z`` of shape ``(n,)``."""
         z = self._input(z, "jacobian")
         check_rank(z, (1,), f"{self!r}.jacobian", "(n,) — one sample")
         return np.diag(self._fprime(z, self._f(z)))
@@ -85,8 +85,8 @@ class _Elementwise(Module):
     _out = None
 
 
-class ReLU(_Elementwise):
-    """:math:`\\operatorname{relu}(z) = \\max(z, 0)`, with :math:`\\operatorname{relu}'(z) = [z > 0]`.
+class ReLU(Elementwise):
+    r""":math:`\operatorname{relu}(z) = \max(z, 0)`, with :math:`\operatorname{relu}'(z) = [z > 0]`.
 
     The derivative at exactly ``z = 0`` is taken to be 0, as PyTorch does.
     """
@@ -100,15 +100,15 @@ class ReLU(_Elementwise):
         return (z > 0).astype(z.dtype)
 
     def backward(self, grad_out) -> np.ndarray:
-        """Return :math:`[z > 0] \\odot G` (zero where ``z <= 0``)."""
+        r"""Return :math:`[z > 0] \odot G` (zero where ``z <= 0``)."""
         self._require_forward("_z")
         g = self._check_grad_shape(grad_out, self._z.shape)
         zero = self._z.dtype.type(0)  # a NumPy scalar, so the result has dtype result_type(g, z)
         return np.where(self._z > 0, g, zero)
 
 
-class Sigmoid(_Elementwise):
-    """:math:`\\sigma(z) = 1/(1+e^{-z})`, with :math:`\\sigma'(z) = \\sigma(z)(1-\\sigma(z))` (stable form)."""
+class Sigmoid(Elementwise):
+    r""":math:`\sigma(z) = 1/(1+e^{-z})`, with :math:`\sigma'(z) = \sigma(z)(1-\sigma(z))` (stable form)."""
 
     @staticmethod
     def _f(z):
@@ -119,8 +119,8 @@ class Sigmoid(_Elementwise):
         return out * (1.0 - out)
 
 
-class Tanh(_Elementwise):
-    """:math:`\\tanh z`, with :math:`\\tanh'(z) = 1 - \\tanh^2 z`."""
+class Tanh(Elementwise):
+    r""":math:`\tanh z`, with :math:`\tanh'(z) = 1 - \tanh^2 z`."""
 
     @staticmethod
     def _f(z):
@@ -131,7 +131,7 @@ class Tanh(_Elementwise):
         return 1.0 - out * out
 
 
-class Identity(_Elementwise):
+class Identity(Elementwise):
     """:math:`f(z) = z`, with :math:`f'(z) = 1` (a linear output layer)."""
 
     @staticmethod
@@ -149,11 +149,11 @@ class Identity(_Elementwise):
 
 
 class Softmax(Module):
-    """Softmax along the last axis: :math:`s_i = e^{z_i} / \\sum_j e^{z_j}` (stable form).
+    r"""Softmax along the last axis: :math:`s_i = e^{z_i} / \sum_j e^{z_j}` (stable form).
 
     Not elementwise, so there is no ``derivative``; :meth:`jacobian` gives the full matrix
-    :math:`\\partial s / \\partial z = \\operatorname{diag}(s) - s s^\\top` and :meth:`backward` its
-    VJP :math:`s \\odot (g - (g^\\top s)\\,\\mathbf 1)` per row, without forming it.
+    :math:`\partial s / \partial z = \operatorname{diag}(s) - s s^\top` and :meth:`backward` its
+    VJP :math:`s \odot (g - (g^\top s)\,\mathbf 1)` per row, without forming it.
     """
 
     _s = None
@@ -174,13 +174,13 @@ class Softmax(Module):
         return self._s
 
     def backward(self, grad_out) -> np.ndarray:
-        """Return :math:`s \\odot (G - \\operatorname{rowsum}(G \\odot s))`, shape of ``z``."""
+        r"""Return :math:`s \odot (G - \operatorname{rowsum}(G \odot s))`, shape of ``z``."""
         self._require_forward("_s")
         g = self._check_grad_shape(grad_out, self._s.shape)
         s = self._s
         return s * (g - (g * s).sum(axis=-1, keepdims=True))
 
     def jacobian(self, z) -> np.ndarray:
-        """One sample's Jacobian :math:`\\operatorname{diag}(s) - s s^\\top`, shape ``(n, n)``."""
+        r"""One sample's Jacobian :math:`\operatorname{diag}(s) - s s^\top`, shape ``(n, n)``."""
         s = softmax(self._input(z, "jacobian", ranks=(1,)))
         return np.diag(s) - np.outer(s, s)

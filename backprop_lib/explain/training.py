@@ -1,10 +1,10 @@
-"""Training loops: mini-batch gradient descent with the library, and the same loop in PyTorch.
+r"""Training loops: mini-batch gradient descent with the library, and the same loop in PyTorch.
 
 One step on a mini-batch :math:`(X_B, y_B)` is
 
-.. math::  \\ell = \\mathcal L(f(X_B;\\theta), y_B), \\qquad
-           \\nabla_\\theta \\ell \\text{ by backpropagation}, \\qquad
-           \\theta \\leftarrow \\operatorname{step}(\\theta, \\nabla_\\theta \\ell),
+.. math::  \ell = \mathcal L(f(X_B;\theta), y_B), \qquad
+           \nabla_\theta \ell \text{ by backpropagation}, \qquad
+           \theta \leftarrow \operatorname{step}(\theta, \nabla_\theta \ell),
 
 and an epoch visits the batches of one random permutation of the data (:func:`minibatches`).
 :func:`fit_torch` does exactly the same with ``torch.nn`` / ``torch.optim`` objects and the same
@@ -17,9 +17,9 @@ import sys
 
 import numpy as np
 
-from .activations import Identity, ReLU, Sigmoid, Softmax, Tanh
-from .dense import Dense
-from .sequential import Sequential
+from ..nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from ..nn.dense import Dense
+from ..nn.sequential import Sequential
 
 __all__ = ["mlp", "minibatches", "accuracy", "fit", "fit_torch"]
 
@@ -39,12 +39,12 @@ def _activation(spec, who: str):
 
 
 def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.float64) -> Sequential:
-    """A multilayer perceptron ``Dense, act, Dense, act, ..., Dense[, output_activation]``.
+    r"""A multilayer perceptron ``Dense, act, Dense, act, ..., Dense[, output_activation]``.
 
     Parameters
     ----------
     sizes : sequence of int
-        Widths :math:`(n_0, n_1, \\dots, n_L)`: input, hidden layers, output.
+        Widths :math:`(n_0, n_1, \dots, n_L)`: input, hidden layers, output.
     activation : str or activation class
         After every hidden layer: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"identity"``.
     output_activation : str or activation class or None
@@ -64,7 +64,7 @@ def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.
     out_act = _activation(output_activation, "mlp")
     rng = np.random.default_rng(rng)
     modules = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         modules.append(Dense(int(n_in), int(n_out), rng=rng, dtype=dtype))
         last = i == len(sizes) - 2
         if not last:
