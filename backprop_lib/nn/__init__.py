@@ -4,8 +4,10 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 ``book``, and neither SymPy nor PyTorch (a test checks).
 """
 
-from .activations import Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .activations import GELU, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .attention import MultiHeadAttention, attention_backward, attention_forward, attention_weights, causal_mask
 from .dense import Dense
+from .embedding import Embedding, PositionEmbedding
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -26,6 +28,7 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "Tanh",
+    "GELU",
     "Softmax",
     "Identity",
     "MSELoss",
@@ -35,6 +38,13 @@ __all__ = [
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
     "Sequential",
+    "MultiHeadAttention",
+    "attention_weights",
+    "attention_forward",
+    "attention_backward",
+    "causal_mask",
+    "Embedding",
+    "PositionEmbedding",
     "SGD",
     "Adam",
 ]

@@ -11,12 +11,14 @@ f'(z) \odot \partial L/\partial a`.  Softmax is not elementwise; its Jacobian is
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..validation import as_float_array, check_finite, check_rank
 from .module import Module
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "sigmoid", "softmax", "log_softmax"]
+__all__ = ["ReLU", "Sigmoid", "Tanh", "GELU", "Identity", "Softmax", "erf", "sigmoid", "softmax", "log_softmax"]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -129,6 +131,60 @@ class Tanh(Elementwise):
     @staticmethod
     def _fprime(z, out):
         return 1.0 - out * out
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(z: np.ndarray) -> np.ndarray:
+    r"""The error function :math:`\operatorname{erf}(z) = \frac{2}{\sqrt\pi}\int_0^z e^{-t^2}dt`, elementwise.
+
+    NumPy has no ``erf``; this applies the C library's (``math.erf``, correctly rounded to
+    within an ulp or so) to each entry, keeping the dtype of ``z``.
+    """
+    z = np.asarray(z)
+    return np.asarray(_ERF(z), dtype=z.dtype if z.dtype.kind == "f" else np.float64)
+
+
+class GELU(Elementwise):
+    r"""Gaussian error linear unit :math:`\operatorname{gelu}(z) = z\,\Phi(z)`, as ``F.gelu``.
+
+    .. math::
+       \Phi(z) = \tfrac12\big(1 + \operatorname{erf}(z/\sqrt2)\big),\qquad
+       \operatorname{gelu}'(z) = \Phi(z) + z\,\varphi(z),\quad
+       \varphi(z) = \frac{e^{-z^2/2}}{\sqrt{2\pi}}.
+
+    With ``approximate="tanh"``: :math:`\tfrac12 z(1 + \tanh u)`,
+    :math:`u = \sqrt{2/\pi}\,(z + 0.044715 z^3)`, and derivative
+    :math:`\tfrac12(1 + \tanh u) + \tfrac12 z (1 - \tanh^2 u)\sqrt{2/\pi}\,(1 + 3 \cdot 0.044715 z^2)`.
+
+    Parameters
+    ----------
+    approximate : {"none", "tanh"}
+    """
+
+    _C = math.sqrt(2.0 / math.pi)
+    _A = 0.044715
+
+    def __init__(self, approximate: str = "none"):
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def __repr__(self) -> str:
+        return "GELU()" if self.approximate == "none" else "GELU(approximate='tanh')"
+
+    def _f(self, z):
+        if self.approximate == "tanh":
+            return 0.5 * z * (1.0 + np.tanh(self._C * (z + self._A * z ** 3)))
+        return 0.5 * z * (1.0 + erf(z * (1.0 / math.sqrt(2.0))))
+
+    def _fprime(self, z, out):
+        if self.approximate == "tanh":
+            t = np.tanh(self._C * (z + self._A * z ** 3))
+            return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * self._C * (1.0 + 3.0 * self._A * z * z)
+        cdf = 0.5 * (1.0 + erf(z * (1.0 / math.sqrt(2.0))))
+        return cdf + z * np.exp(-0.5 * z * z) * (1.0 / math.sqrt(2.0 * math.pi))
 
 
 class Identity(Elementwise):
