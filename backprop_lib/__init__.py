@@ -21,7 +21,7 @@ from .calculus import matcalc
 from .explain import datasets, efficiency, training, worked
 from .nn import *  # noqa: F403  (the flat public surface)
 from .nn import __all__ as _nn_all
-from .torch_bridge import from_torch, loss_to_torch, to_torch
+from .torch_bridge import arrays_in_torch_order, from_torch, loss_to_torch, to_torch
 
 __all__ = [
     *_nn_all,
@@ -38,6 +38,7 @@ __all__ = [
     "to_torch",
     "from_torch",
     "loss_to_torch",
+    "arrays_in_torch_order",
 ]
 
 __version__ = "0.2.0"

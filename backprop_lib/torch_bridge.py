@@ -8,14 +8,108 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.activations import GELU, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.attention import MultiHeadAttention, causal_mask
 from .nn.dense import Dense
+from .nn.embedding import Embedding, PositionEmbedding
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
+from .nn.normalization import LayerNorm
+from .nn.residual import Residual
 from .nn.sequential import Sequential
 
-__all__ = ["to_torch", "from_torch", "loss_to_torch"]
+__all__ = ["to_torch", "from_torch", "loss_to_torch", "arrays_in_torch_order"]
 
 _ACTIVATIONS = {ReLU: "ReLU", Sigmoid: "Sigmoid", Tanh: "Tanh", Identity: "Identity"}
+
+
+def _copy(param, array) -> None:
+    import torch
+
+    with torch.no_grad():
+        param.copy_(torch.from_numpy(np.ascontiguousarray(array)))
+
+
+def _torch_wrappers():
+    """PyTorch modules for the library's layers that ``torch.nn`` has no one-argument form of."""
+    import torch
+
+    class TorchResidual(torch.nn.Module):
+        """``x + module(x)``."""
+
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
+
+        def forward(self, x):
+            return x + self.module(x)
+
+    class TorchSelfAttention(torch.nn.Module):
+        """``nn.MultiheadAttention`` called as self-attention, with the causal mask if asked."""
+
+        def __init__(self, mha, causal):
+            super().__init__()
+            self.mha, self.causal = mha, causal
+
+        def forward(self, x):
+            mask = torch.from_numpy(causal_mask(x.shape[1])) if self.causal else None
+            return self.mha(x, x, x, attn_mask=mask, need_weights=False)[0]
+
+    class TorchPositions(torch.nn.Module):
+        """``x + W[:T]`` with a learned ``(max_len, D)`` table."""
+
+        def __init__(self, weight):
+            super().__init__()
+            self.weight = torch.nn.Parameter(weight)
+
+        def forward(self, x):
+            return x + self.weight[: x.shape[1]]
+
+    return TorchResidual, TorchSelfAttention, TorchPositions
+
+
+def _torch_module(m, dtype):
+    """The PyTorch module computing what library module ``m`` computes, with copied weights."""
+    import torch
+
+    TorchResidual, TorchSelfAttention, TorchPositions = _torch_wrappers()
+    if isinstance(m, Sequential):
+        return to_torch(m, dtype)
+    if isinstance(m, Residual):
+        return TorchResidual(_torch_module(m.module, dtype))
+    weights = next((getattr(m, p.name) for p in getattr(m, "parameters", list)()), None)
+    t_dtype = dtype or (getattr(torch, str(weights.dtype)) if weights is not None else torch.float64)
+    if isinstance(m, Dense):
+        lin = torch.nn.Linear(m.in_features, m.out_features, dtype=t_dtype)
+        _copy(lin.weight, m.W)
+        _copy(lin.bias, m.b)
+        return lin
+    if isinstance(m, MultiHeadAttention):
+        mha = torch.nn.MultiheadAttention(m.embed_dim, m.num_heads, batch_first=True, dtype=t_dtype)
+        _copy(mha.in_proj_weight, np.concatenate([m.Wq, m.Wk, m.Wv]))
+        _copy(mha.in_proj_bias, np.concatenate([m.bq, m.bk, m.bv]))
+        _copy(mha.out_proj.weight, m.Wo)
+        _copy(mha.out_proj.bias, m.bo)
+        return TorchSelfAttention(mha, m.causal)
+    if isinstance(m, LayerNorm):
+        ln = torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
+                                dtype=t_dtype)
+        if m.elementwise_affine:
+            _copy(ln.weight, m.gamma)
+            _copy(ln.bias, m.beta)
+        return ln
+    if isinstance(m, Embedding):
+        emb = torch.nn.Embedding(m.num_embeddings, m.embedding_dim, dtype=t_dtype)
+        _copy(emb.weight, m.W)
+        return emb
+    if isinstance(m, PositionEmbedding):
+        return TorchPositions(torch.tensor(m.W, dtype=t_dtype))
+    if isinstance(m, GELU):
+        return torch.nn.GELU(approximate=m.approximate)
+    if isinstance(m, Softmax):
+        return torch.nn.Softmax(dim=-1)
+    if type(m) in _ACTIVATIONS:
+        return getattr(torch.nn, _ACTIVATIONS[type(m)])()
+    raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
 
 
 def to_torch(model: Sequential, dtype=None):
@@ -24,31 +118,51 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
-        ``Sequential`` models (which become nested ``torch.nn.Sequential``).
+        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``GELU``, ``Identity``, ``Softmax``,
+        ``LayerNorm``, ``MultiHeadAttention``, ``Embedding``, ``PositionEmbedding``,
+        ``Residual`` and nested ``Sequential`` models (which become nested
+        ``torch.nn.Sequential``). ``MultiHeadAttention`` becomes ``nn.MultiheadAttention``
+        (``in_proj_weight = [Wq; Wk; Wv]``) called as self-attention, with the causal mask if
+        the layer is causal.
     dtype : torch.dtype, optional
-        Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
+        Defaults to the dtype of each layer's weights (float64 unless set).
+
+    Notes
+    -----
+    The parameters correspond one to one, layer by layer, except in attention layers, where
+    ``Wq, Wk, Wv`` are stacked into PyTorch's one ``in_proj_weight`` (and the biases into
+    ``in_proj_bias``).
     """
     import torch
 
-    layers = []
-    for m in model:
-        if isinstance(m, Dense):
-            t_dtype = dtype or getattr(torch, str(m.W.dtype))
-            lin = torch.nn.Linear(m.in_features, m.out_features, dtype=t_dtype)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
-                lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
-            layers.append(lin)
-        elif isinstance(m, Sequential):
-            layers.append(to_torch(m, dtype))
-        elif isinstance(m, Softmax):
-            layers.append(torch.nn.Softmax(dim=-1))
-        elif type(m) in _ACTIVATIONS:
-            layers.append(getattr(torch.nn, _ACTIVATIONS[type(m)])())
+    return torch.nn.Sequential(*(_torch_module(m, dtype) for m in model))
+
+
+def arrays_in_torch_order(model, *, grad: bool = False) -> list[np.ndarray]:
+    """The model's parameters (or, ``grad=True``, their gradients) in the order and shapes of
+    ``list(to_torch(model).parameters())``.
+
+    Every parameter is its own array except in attention layers, which PyTorch stores as
+    ``in_proj_weight = [Wq; Wk; Wv]``, ``in_proj_bias = [bq; bk; bv]``, ``out_proj.weight = Wo``,
+    ``out_proj.bias = bo``: those are stacked the same way.
+    """
+    def value(m, name):
+        return getattr(m, "d" + name if grad else name)
+
+    def walk(m):
+        if isinstance(m, (Sequential, Residual)):
+            for child in (m.modules if isinstance(m, Sequential) else [m.module]):
+                yield from walk(child)
+        elif isinstance(m, MultiHeadAttention):
+            yield np.concatenate([value(m, "Wq"), value(m, "Wk"), value(m, "Wv")])
+            yield np.concatenate([value(m, "bq"), value(m, "bk"), value(m, "bv")])
+            yield value(m, "Wo")
+            yield value(m, "bo")
         else:
-            raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
-    return torch.nn.Sequential(*layers)
+            for p in m.parameters():
+                yield value(m, p.name)
+
+    return list(walk(model))
 
 
 def from_torch(module) -> Sequential:

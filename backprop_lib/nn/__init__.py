@@ -21,6 +21,7 @@ from .normalization import BatchNorm1d, LayerNorm, standardize, standardize_back
 from .optim import SGD, Adam
 from .residual import Residual
 from .sequential import Sequential
+from .transformer import causal_language_model, transformer_block
 
 __all__ = [
     "Module",
@@ -47,6 +48,8 @@ __all__ = [
     "causal_mask",
     "Embedding",
     "PositionEmbedding",
+    "transformer_block",
+    "causal_language_model",
     "Residual",
     "LayerNorm",
     "BatchNorm1d",

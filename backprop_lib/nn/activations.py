@@ -174,17 +174,28 @@ class GELU(Elementwise):
     def __repr__(self) -> str:
         return "GELU()" if self.approximate == "none" else "GELU(approximate='tanh')"
 
-    def _f(self, z):
-        if self.approximate == "tanh":
-            return 0.5 * z * (1.0 + np.tanh(self._C * (z + self._A * z ** 3)))
-        return 0.5 * z * (1.0 + erf(z * (1.0 / math.sqrt(2.0))))
+    _inner = None  # tanh(u) or Phi(z) of the last forward, reused by backward
 
-    def _fprime(self, z, out):
+    def _f(self, z):
+        self._inner = self._tanh_u(z) if self.approximate == "tanh" else self._cdf(z)
+        return 0.5 * z * (1.0 + self._inner) if self.approximate == "tanh" else z * self._inner
+
+    def _tanh_u(self, z):
+        return np.tanh(self._C * (z + self._A * z ** 3))
+
+    @staticmethod
+    def _cdf(z):
+        return 0.5 * (1.0 + erf(z * (1.0 / math.sqrt(2.0))))
+
+    def _fprime(self, z, out, inner=None):
         if self.approximate == "tanh":
-            t = np.tanh(self._C * (z + self._A * z ** 3))
+            t = self._tanh_u(z) if inner is None else inner
             return 0.5 * (1.0 + t) + 0.5 * z * (1.0 - t * t) * self._C * (1.0 + 3.0 * self._A * z * z)
-        cdf = 0.5 * (1.0 + erf(z * (1.0 / math.sqrt(2.0))))
+        cdf = self._cdf(z) if inner is None else inner
         return cdf + z * np.exp(-0.5 * z * z) * (1.0 / math.sqrt(2.0 * math.pi))
+
+    def _fprime_from_cache(self):
+        return self._fprime(self._z, self._out, self._inner)
 
 
 class Identity(Elementwise):
