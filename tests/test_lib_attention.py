@@ -12,6 +12,7 @@ from backprop_lib import (
     attention_backward,
     attention_forward,
     causal_mask,
+    softmax_rows_backward,
 )
 from backprop_lib.nn.activations import erf
 from lib_reference import assert_matches_torch, t64
@@ -283,3 +284,16 @@ def test_gelu_bad_argument_and_erf():
     np.testing.assert_allclose(erf(x), torch.erf(t64(x)).numpy(), rtol=1e-15, atol=1e-16)
     assert erf(np.array([1], dtype=np.int64)).dtype == np.float64
     assert erf(np.float32(0.5)).dtype == np.float32
+
+
+def test_softmax_rows_backward_matches_torch_and_rows_sum_to_zero():
+    rng = np.random.default_rng(5)
+    s, g = rng.standard_normal((2, 4, 4)), rng.standard_normal((2, 4, 4))
+    s[:, causal_mask(4)] = -np.inf
+    st = t64(s, grad=True)
+    torch.softmax(st, dim=-1).backward(t64(g))
+    p = torch.softmax(t64(s), dim=-1).numpy()
+    ds = softmax_rows_backward(g, p)
+    assert_matches_torch(ds, st.grad, "softmax_rows_backward")
+    assert (ds[:, causal_mask(4)] == 0).all()
+    np.testing.assert_allclose(ds.sum(-1), 0.0, atol=1e-15)

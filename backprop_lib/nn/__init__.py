@@ -5,7 +5,14 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 """
 
 from .activations import GELU, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
-from .attention import MultiHeadAttention, attention_backward, attention_forward, attention_weights, causal_mask
+from .attention import (
+    MultiHeadAttention,
+    attention_backward,
+    attention_forward,
+    attention_weights,
+    causal_mask,
+    softmax_rows_backward,
+)
 from .dense import Dense
 from .embedding import Embedding, PositionEmbedding
 from .losses import (
@@ -46,6 +53,7 @@ __all__ = [
     "attention_forward",
     "attention_backward",
     "causal_mask",
+    "softmax_rows_backward",
     "Embedding",
     "PositionEmbedding",
     "transformer_block",

@@ -42,6 +42,7 @@ __all__ = [
     "attention_weights",
     "attention_forward",
     "attention_backward",
+    "softmax_rows_backward",
     "MultiHeadAttention",
 ]
 
@@ -107,6 +108,25 @@ def attention_forward(q, k, v, *, causal: bool = False) -> tuple[np.ndarray, np.
     return p @ v, p
 
 
+def softmax_rows_backward(grad_p, p) -> np.ndarray:
+    r"""VJP of the row-wise softmax: :math:`\bar S = P \odot (\bar P - \operatorname{rowsum}(\bar P \odot P))`.
+
+    Row :math:`i` is :math:`(\operatorname{diag}(p_i) - p_i p_i^\top)\,\bar p_i` (the softmax
+    Jacobian is symmetric, so its transpose is itself), computed without forming the matrix.
+    Each row of the result sums to zero, and it is exactly zero wherever :math:`P` is.
+
+    Parameters
+    ----------
+    grad_p : ndarray, shape (..., T, T)
+        :math:`\bar P = \partial L/\partial P`.
+    p : ndarray, shape (..., T, T)
+        The softmax output.
+    """
+    ds = grad_p - (grad_p * p).sum(axis=-1, keepdims=True)
+    ds *= p
+    return ds
+
+
 def attention_backward(grad_y, q, k, v, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     r"""VJP of :func:`attention_forward`: return :math:`(\bar Q, \bar K, \bar V)`.
 
@@ -129,8 +149,7 @@ def attention_backward(grad_y, q, k, v, p) -> tuple[np.ndarray, np.ndarray, np.n
     d = q.shape[-1]
     dv = np.swapaxes(p, -1, -2) @ grad_y
     dp = grad_y @ np.swapaxes(v, -1, -2)
-    ds = dp - (dp * p).sum(axis=-1, keepdims=True)
-    ds *= p
+    ds = softmax_rows_backward(dp, p)
     ds *= 1.0 / np.sqrt(d)  # the scale of S = QK^T / sqrt(d), applied once to both products
     dq = ds @ k
     dk = np.swapaxes(ds, -1, -2) @ q
