@@ -149,6 +149,8 @@ def test_recompute_keeps_no_attention_matrix():
     assert stored.cache_nbytes()["p"] == B * H * T * T * 8
     assert "p" not in recomputed.cache_nbytes()
     g = rng.standard_normal(x.shape)
+    np.testing.assert_array_equal(stored.last_attention(), recomputed.last_attention())
+    assert stored.last_attention().shape == (B, H, T, T)
     np.testing.assert_array_equal(stored.backward(g), recomputed.backward(g))
     for name in PARAMS:
         np.testing.assert_array_equal(getattr(stored, "d" + name), getattr(recomputed, "d" + name))

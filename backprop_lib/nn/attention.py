@@ -267,6 +267,12 @@ class MultiHeadAttention(Module):
             self._cache["p"] = p
         return o @ self.Wo.T + self.bo
 
+    def last_attention(self) -> np.ndarray:
+        """The attention weights of the last ``forward``, shape ``(B, H, T, T)`` (recomputed if not kept)."""
+        self._require_forward("_cache")
+        c = self._cache
+        return c["p"] if "p" in c else attention_weights(c["q"], c["k"], causal=self.causal)
+
     def cache_nbytes(self) -> dict[str, int]:
         """Bytes of each array the last ``forward`` kept for ``backward`` (``p``: the weights)."""
         self._require_forward("_cache")
@@ -291,7 +297,7 @@ class MultiHeadAttention(Module):
         g2, x2 = g.reshape(-1, E), x.reshape(-1, E)
         self.dWo = g2.T @ o.reshape(-1, E)
         self.dbo = g2.sum(axis=0)
-        p = c["p"] if "p" in c else attention_weights(c["q"], c["k"], causal=self.causal)
+        p = self.last_attention()
         dq, dk, dv = attention_backward(self._split(g @ self.Wo), c["q"], c["k"], c["v"], p)
         dx = np.zeros_like(x2)
         for name, dz in (("q", dq), ("k", dk), ("v", dv)):
