@@ -181,7 +181,7 @@ class GELU(Elementwise):
         return 0.5 * z * (1.0 + self._inner) if self.approximate == "tanh" else z * self._inner
 
     def _tanh_u(self, z):
-        return np.tanh(self._C * (z + self._A * z ** 3))
+        return np.tanh(self._C * (z + self._A * (z * z * z)))  # not z ** 3: pow is 50x slower
 
     @staticmethod
     def _cdf(z):
