@@ -13,7 +13,7 @@ from .nn.attention import MultiHeadAttention, causal_mask
 from .nn.dense import Dense
 from .nn.embedding import Embedding, PositionEmbedding
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
-from .nn.normalization import LayerNorm
+from .nn.normalization import BatchNorm1d, LayerNorm
 from .nn.residual import Residual
 from .nn.sequential import Sequential
 
@@ -90,13 +90,8 @@ def _torch_module(m, dtype):
         _copy(mha.out_proj.weight, m.Wo)
         _copy(mha.out_proj.bias, m.bo)
         return TorchSelfAttention(mha, m.causal)
-    if isinstance(m, LayerNorm):
-        ln = torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
-                                dtype=t_dtype)
-        if m.elementwise_affine:
-            _copy(ln.weight, m.gamma)
-            _copy(ln.bias, m.beta)
-        return ln
+    if isinstance(m, (LayerNorm, BatchNorm1d)):
+        return _norm_to_torch(m, dtype or getattr(torch, str(m.dtype)))
     if isinstance(m, Embedding):
         emb = torch.nn.Embedding(m.num_embeddings, m.embedding_dim, dtype=t_dtype)
         _copy(emb.weight, m.W)
@@ -119,11 +114,12 @@ def to_torch(model: Sequential, dtype=None):
     ----------
     model : Sequential
         Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``GELU``, ``Identity``, ``Softmax``,
-        ``LayerNorm``, ``MultiHeadAttention``, ``Embedding``, ``PositionEmbedding``,
-        ``Residual`` and nested ``Sequential`` models (which become nested
-        ``torch.nn.Sequential``). ``MultiHeadAttention`` becomes ``nn.MultiheadAttention``
-        (``in_proj_weight = [Wq; Wk; Wv]``) called as self-attention, with the causal mask if
-        the layer is causal.
+        ``LayerNorm``, ``BatchNorm1d`` (running statistics and training mode copied),
+        ``MultiHeadAttention``, ``Embedding``, ``PositionEmbedding``, ``Residual`` (a small
+        ``torch.nn.Module`` computing ``x + inner(x)``) and nested ``Sequential`` models (which
+        become nested ``torch.nn.Sequential``). ``MultiHeadAttention`` becomes
+        ``nn.MultiheadAttention`` (``in_proj_weight = [Wq; Wk; Wv]``) called as self-attention,
+        with the causal mask if the layer is causal.
     dtype : torch.dtype, optional
         Defaults to the dtype of each layer's weights (float64 unless set).
 
@@ -163,6 +159,26 @@ def arrays_in_torch_order(model, *, grad: bool = False) -> list[np.ndarray]:
                 yield value(m, p.name)
 
     return list(walk(model))
+
+
+def _norm_to_torch(m, t_dtype):
+    import torch
+
+    if isinstance(m, LayerNorm):
+        layer = torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
+                                   dtype=t_dtype)
+    else:
+        layer = torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum, dtype=t_dtype)
+        with torch.no_grad():
+            layer.running_mean.copy_(torch.from_numpy(np.ascontiguousarray(m.running_mean)))
+            layer.running_var.copy_(torch.from_numpy(np.ascontiguousarray(m.running_var)))
+            layer.num_batches_tracked.fill_(m.num_batches_tracked)
+        layer.train(m.training)
+    if m.gamma is not None:
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.gamma)))
+            layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.beta)))
+    return layer
 
 
 def from_torch(module) -> Sequential:
