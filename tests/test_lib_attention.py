@@ -299,3 +299,40 @@ def test_softmax_rows_backward_matches_torch_and_rows_sum_to_zero():
     assert_matches_torch(ds, st.grad, "softmax_rows_backward")
     assert (ds[:, causal_mask(4)] == 0).all()
     np.testing.assert_allclose(ds.sum(-1), 0.0, atol=1e-15)
+
+
+# --- the same layers through the shared helper (tests/parity.py) -------------------------------
+
+def _mha_functional(causal, num_heads):
+    """torch_fn(x, Wq, Wk, Wv, Wo, bq, bk, bv, bo) with F.multi_head_attention_forward ((T, B, E) layout)."""
+    def fn(x, Wq, Wk, Wv, Wo, bq, bk, bv, bo):
+        xt = x.transpose(0, 1)
+        mask = torch.from_numpy(causal_mask(x.shape[1])) if causal else None
+        y, _ = torch.nn.functional.multi_head_attention_forward(
+            xt, xt, xt, x.shape[-1], num_heads, torch.cat([Wq, Wk, Wv]), torch.cat([bq, bk, bv]),
+            None, None, False, 0.0, Wo, bo, training=False, need_weights=False, attn_mask=mask)
+        return y.transpose(0, 1)
+    return fn
+
+
+@pytest.mark.parametrize(("causal", "H", "T"), [(False, 1, 4), (True, 2, 5), (True, 3, 1)])
+def test_mha_through_shared_helper(causal, H, T):
+    from parity import check_module_against_torch
+
+    rng = np.random.default_rng(11 + H)
+    mha = MultiHeadAttention(6, H, causal=causal, rng=rng)
+    randomise_biases(mha, rng)
+    check_module_against_torch(mha, _mha_functional(causal, H), rng.standard_normal((2, T, 6)),
+                               params=PARAMS, rng=rng)
+
+
+def test_gelu_and_positions_through_shared_helper():
+    from parity import check_module_against_torch
+
+    rng = np.random.default_rng(12)
+    for approximate in ("none", "tanh"):
+        check_module_against_torch(GELU(approximate), lambda z, a=approximate: torch.nn.functional.gelu(z, approximate=a),
+                                   rng.standard_normal((3, 4, 2)) * 2, rng=rng)
+    pos = PositionEmbedding(5, 3, rng=rng)
+    check_module_against_torch(pos, lambda x, W: x + W[: x.shape[1]], rng.standard_normal((2, 4, 3)),
+                               params=("W",), rng=rng)
