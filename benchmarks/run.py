@@ -607,6 +607,14 @@ def table(result: dict) -> str:
                 f"{fmt_time(s['grad_separate']):>10s} {r['grad_separate_over_fused']:9.2f} {fmt_time(s['head_fused']):>10s} "
                 f"{fmt_time(s['head_separate']):>10s} {r['head_separate_over_fused']:9.2f} {fmt_time(s['head_torch']):>10s} "
                 f"{r['head_torch_over_fused']:11.2f}")
+    if result.get("attention"):
+        lines += ["", f"{'attention (float32, causal)':40s} {'B':>3s} {'T':>4s} {'E':>4s} {'H':>2s} {'library':>11s} "
+                      f"{'torch':>11s} {'torch/lib':>9s} {'min/min':>8s}"]
+        for r in result["attention"]:
+            lines.append(
+                f"{r['what'] + ' (' + r['size'] + ')':40s} {r['B']:3d} {r['T']:4d} {r['E']:4d} {r['H']:2d} "
+                f"{fmt_time(r['library_s']):>11s} {fmt_time(r['torch_s']):>11s} "
+                f"{r['ratio_torch_over_library_median']:9.2f} {r['ratio_torch_over_library_min']:8.2f}")
     lines += ["", "Targets:"]
     for t in result["targets"]:
         lines.append(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['value']:.3g}")
