@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.activations import ACTIVATIONS, Softmax
 from .nn.dense import Dense
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.sequential import Sequential
 
 __all__ = ["to_torch", "from_torch", "loss_to_torch"]
-
-_ACTIVATIONS = {ReLU: "ReLU", Sigmoid: "Sigmoid", Tanh: "Tanh", Identity: "Identity"}
-
 
 def to_torch(model: Sequential, dtype=None):
     """Return a ``torch.nn.Sequential`` computing the same function as ``model``.
@@ -24,8 +21,10 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
-        ``Sequential`` models (which become nested ``torch.nn.Sequential``).
+        Made of ``Dense``, the activations of
+        :data:`~backprop_lib.nn.activations.ACTIVATIONS` (``ReLU``, ``Sigmoid``, ``Tanh``,
+        ``Identity``, ``Softmax``, ...) and nested ``Sequential`` models (which become nested
+        ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
         Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
     """
@@ -42,10 +41,8 @@ def to_torch(model: Sequential, dtype=None):
             layers.append(lin)
         elif isinstance(m, Sequential):
             layers.append(to_torch(m, dtype))
-        elif isinstance(m, Softmax):
-            layers.append(torch.nn.Softmax(dim=-1))
-        elif type(m) in _ACTIVATIONS:
-            layers.append(getattr(torch.nn, _ACTIVATIONS[type(m)])())
+        elif type(m) in ACTIVATIONS.values():  # each activation names its torch.nn class
+            layers.append(getattr(torch.nn, m.torch_name)(**m.torch_kwargs))
         else:
             raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
     return torch.nn.Sequential(*layers)
@@ -55,7 +52,7 @@ def from_torch(module) -> Sequential:
     """Return a :class:`Sequential` with the same layers and (copied) weights as a ``torch.nn.Sequential``."""
     import torch
 
-    reverse = {name: cls for cls, name in _ACTIVATIONS.items()}
+    reverse = {cls.torch_name: cls for cls in ACTIVATIONS.values() if cls is not Softmax}
     modules = []
     for m in module:
         if isinstance(m, torch.nn.Linear):

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..validation import as_float_array
+from ..validation import as_float_array, check_positive_int
 
 __all__ = ["vec", "unvec", "commutation_matrix", "numerical_jacobian", "gradcheck", "GradcheckError"]
 
@@ -65,9 +65,8 @@ def commutation_matrix(m: int, n: int) -> np.ndarray:
     -------
     ndarray, shape (m * n, m * n), entries 0 and 1
     """
-    for name, value in (("m", m), ("n", n)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"commutation_matrix: {name} must be a positive integer, got {value!r}")
+    m = check_positive_int(m, "m", "commutation_matrix")
+    n = check_positive_int(n, "n", "commutation_matrix")
     K = np.zeros((m * n, m * n))
     i, j = np.meshgrid(np.arange(m), np.arange(n), indexing="ij")
     K[(j + i * n).ravel(), (i + j * m).ravel()] = 1.0

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..validation import as_float_array, check_finite, check_rank
-from ..nn.activations import Identity, ReLU, Sigmoid, Tanh, Elementwise
+from ..nn.activations import Elementwise, Identity
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
 
@@ -102,7 +102,7 @@ def layers_of(model: Sequential) -> list[tuple[Dense, Elementwise]]:
         act = Identity()
         if i + 1 < len(modules) and not isinstance(modules[i + 1], Dense):
             act = modules[i + 1]
-            if not isinstance(act, (ReLU, Sigmoid, Tanh, Identity)):
+            if not isinstance(act, Elementwise):
                 raise ValueError(f"efficiency: only elementwise activations are supported, got {act!r} at position {i + 1}")
             i += 1
         pairs.append((m, act))

@@ -4,7 +4,7 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 ``book``, and neither SymPy nor PyTorch (a test checks).
 """
 
-from .activations import Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .activations import ACTIVATIONS, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
 from .dense import Dense
 from .losses import (
     BCELoss,
@@ -15,7 +15,7 @@ from .losses import (
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
-from .optim import SGD, Adam
+from .optim import SGD, Adam, check_hyperparameters
 from .sequential import Sequential
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Tanh",
     "Softmax",
     "Identity",
+    "ACTIVATIONS",
     "MSELoss",
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -37,4 +38,5 @@ __all__ = [
     "Sequential",
     "SGD",
     "Adam",
+    "check_hyperparameters",
 ]
