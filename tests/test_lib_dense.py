@@ -239,3 +239,22 @@ def test_backward_shows_its_equations():
     src = inspect.getsource(Dense.backward)
     for line in ("self.dW = G.T @ X", "self.db = G.sum(0)", "(G @ self.W)"):
         assert line in src, line
+
+
+class MeanBias(Dense):
+    """A subclass with its own backward(grad_out), without input_grad."""
+
+    def backward(self, grad_out):
+        dx = super().backward(grad_out)
+        self.db = self.db / 2
+        return dx
+
+
+def test_parameter_backward_uses_a_subclass_backward():
+    from backprop_lib import Sequential
+
+    layer = MeanBias(3, 2, rng=0)
+    model = Sequential(layer)
+    model.forward(np.ones((2, 3)))
+    model.backward(np.ones((2, 2)), input_grad=False)  # calls layer.parameter_backward
+    np.testing.assert_array_equal(layer.db, [1.0, 1.0])

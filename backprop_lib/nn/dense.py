@@ -145,7 +145,10 @@ class Dense(Module):
         grad_out : array_like, shape of the last forward output
             :math:`G = \partial L / \partial Z`.
         """
-        self.backward(grad_out, input_grad=False)
+        if type(self).backward is Dense.backward:
+            self.backward(grad_out, input_grad=False)
+        else:  # a subclass's own backward, which may not take input_grad
+            self.backward(grad_out)
 
     # --- bookkeeping: checks and reshapes, kept out of the equations above -----------------
 
