@@ -30,7 +30,7 @@ import numpy as np
 
 from ..validation import as_float_array, check_finite, check_rank
 from ..nn.dense import Dense
-from ..nn.losses import BCE_GRAD_EPS, one_hot_targets
+from ..nn.losses import categorical_cross_entropy_grad, one_hot_targets
 
 __all__ = [
     "TraceStep",
@@ -252,7 +252,7 @@ def softmax_ce_grad_two_step(probs, target, *, method: str = "vjp") -> np.ndarra
     check_finite(p, who, "probabilities")
     B, C = p.shape
     Y = one_hot_targets(target, B, C, who, p.dtype)
-    g = -Y / (B * np.maximum(p, BCE_GRAD_EPS))
+    g = categorical_cross_entropy_grad(p, Y, 1.0 / B)  # -Y / (B p), exact for every p > 0
     if method == "vjp":
         return p * (g - (g * p).sum(axis=1, keepdims=True))
     out = np.empty_like(p)

@@ -12,6 +12,7 @@ from .losses import (
     CategoricalCrossEntropy,
     CrossEntropyLoss,
     MSELoss,
+    categorical_cross_entropy_grad,
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
@@ -35,6 +36,7 @@ __all__ = [
     "CrossEntropyLoss",
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
+    "categorical_cross_entropy_grad",
     "Sequential",
     "SGD",
     "Adam",
