@@ -194,3 +194,17 @@ def test_gradcheck_mode_arguments():
         gradcheck(Dense(2, 2), np.ones((1, 2)), mode="random")
     with pytest.raises(ValueError, match="directions must be a positive integer"):
         gradcheck(Dense(2, 2), np.ones((1, 2)), mode="directional", directions=0)
+
+
+class WrongShapeGrad(Dense):
+    def backward(self, grad_out, *, input_grad=True):
+        dx = super().backward(grad_out, input_grad=input_grad)
+        self.db = self.db[:1]
+        return dx
+
+
+def test_directional_gradcheck_rejects_a_gradient_of_the_wrong_shape():
+    x = np.ones((2, 3))
+    with pytest.raises(GradcheckError, match=r"gradient for b has shape \(1,\), expected \(2,\)"):
+        gradcheck(WrongShapeGrad(3, 2, rng=0), x, mode="directional")
+    assert gradcheck(WrongShapeGrad(3, 2, rng=0), x, mode="directional", raise_exception=False) is False

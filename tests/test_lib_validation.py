@@ -5,7 +5,7 @@ import pytest
 import sympy
 
 from backprop_lib import Dense, matcalc, symbolic
-from backprop_lib.explain import datasets
+from backprop_lib.explain import datasets, efficiency
 from backprop_lib.explain.training import mlp
 from backprop_lib.validation import check_positive_int
 
@@ -37,6 +37,8 @@ USERS = {
     "commutation_matrix": (lambda v: matcalc.commutation_matrix(2, v), r"commutation_matrix: n must be a positive"),
     "symbolic.matrix": (lambda v: symbolic.matrix("A", v, 2), r"symbolic.matrix: rows must be a positive"),
     "symbolic.vector": (lambda v: symbolic.vector("a", v), r"symbolic.vector: n must be a positive"),
+    "efficiency.naive_macs": (lambda v: efficiency.naive_macs([3, v, 2]), r"efficiency: sizes\[1\] must be a positive"),
+    "efficiency.reverse_macs": (lambda v: efficiency.reverse_macs([v, 2]), r"efficiency: sizes\[0\] must be a positive"),
 }
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..validation import as_float_array, check_finite, check_rank
+from ..validation import as_float_array, check_finite, check_positive_int, check_rank
 from ..nn.activations import Elementwise, Identity
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
@@ -233,10 +233,10 @@ def naive_gradients(model: Sequential, x, target, loss) -> Gradients:
 
 
 def _widths(sizes) -> list[int]:
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
+    sizes = list(sizes)
+    if len(sizes) < 2:
         raise ValueError(f"efficiency: sizes must list at least two positive widths (n_0, ..., n_L), got {sizes!r}")
-    return sizes
+    return [check_positive_int(s, f"sizes[{k}]", "efficiency") for k, s in enumerate(sizes)]
 
 
 def reverse_macs(sizes) -> int:

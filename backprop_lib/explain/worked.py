@@ -152,14 +152,16 @@ def backward_trace(model, x, loss, target) -> BackwardTrace:
             layer += 1
             name = f"Z{layer}"
             formula = rf"A^{{[{layer - 1}]}} {{W^{{[{layer}]}}}}^\top + b^{{[{layer}]}}"
+            expected = np.shape(a)[:-1] + (module.out_features,)  # (B, out): one row per sample
         else:
             name = f"A{layer}"
             while name in names:
                 name += "'"
             formula = rf"\text{{{type(module).__name__}}}({_tex(names[-1])})"
+            expected = np.shape(a)  # an activation keeps the shape of its input
         a = module.forward(a)
         names.append(name)
-        trace.forward.append(TraceStep(name, np.array(a, copy=True), formula, np.shape(a)))
+        trace.forward.append(TraceStep(name, np.array(a, copy=True), formula, expected))
     trace.loss = float(loss.forward(a, target))
     g = np.asarray(loss.backward())
     trace.backward.append(TraceStep("d" + names[-1], g.copy(), rf"\partial J / \partial {_tex(names[-1])}", np.shape(a)))
