@@ -26,7 +26,8 @@ def to_torch(model: Sequential, dtype=None):
         ``Identity``, ``Softmax``, ...) and nested ``Sequential`` models (which become nested
         ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
-        Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
+        Defaults to each ``Dense`` layer's own weight dtype (float64 unless set), so a model
+        mixing float32 and float64 layers keeps that mix.
     """
     import torch
 

@@ -127,3 +127,10 @@ def test_a_new_registered_activation_reaches_mlp_to_torch_and_efficiency(monkeyp
     x = np.random.default_rng(3).standard_normal((2, 3))
     assert_matches_torch(model(x), tm(t64(x)), "to_torch with a new activation")
     assert isinstance(efficiency.layers_of(model)[0][1], Softplus)
+
+
+def test_to_torch_keeps_each_layers_dtype_unless_told():
+    model = Sequential(Dense(2, 3, rng=0, dtype=np.float32), Tanh(), Dense(3, 1, rng=1))
+    tm = to_torch(model)
+    assert (tm[0].weight.dtype, tm[2].weight.dtype) == (torch.float32, torch.float64)
+    assert {p.dtype for p in to_torch(model, dtype=torch.float64).parameters()} == {torch.float64}
