@@ -190,10 +190,10 @@ def trace(M: IndexMatrix, k: sp.Symbol) -> sp.Expr:
 
 @dataclass(frozen=True)
 class VecPos:
-    """A position ``fast + slow * n_fast`` in a vector of length ``n_slow * n_fast``, as a pair.
+    r"""A position ``fast + slow * n_fast`` in a vector of length ``n_slow * n_fast``, as a pair.
 
     ``vec(X)`` of an ``m x n`` matrix has ``n_slow = n`` (columns) and ``n_fast = m`` (rows);
-    the rows of ``P ⊗ Q`` have ``n_slow = P.rows`` (blocks) and ``n_fast = Q.rows``.  Two
+    the rows of :math:`P \otimes Q` have ``n_slow = P.rows`` (blocks) and ``n_fast = Q.rows``.  Two
     positions with the same sizes are the same integer exactly when their pairs are equal.
     """
 
@@ -239,8 +239,8 @@ def kron_entry(P: IndexMatrix, Q: IndexMatrix, row: VecPos, col: VecPos) -> sp.E
     r"""Entry :math:`(P \otimes Q)_{(a, b), (c, d)} = P_{ac} Q_{bd}`.
 
     ``row = (a, b)`` is row ``b + a * Q.rows`` and ``col = (c, d)`` is column ``d + c * Q.cols``.
-    Raises :class:`IdentityFailed` unless the positions have the sizes of ``P ⊗ Q``'s rows and
-    columns: a row of ``vec(Y)`` is a row pair of ``P ⊗ Q`` only when ``Q`` has as many rows as
+    Raises :class:`IdentityFailed` unless the positions have the sizes of the rows and
+    columns: a row of ``vec(Y)`` is a row pair of :math:`P \otimes Q` only when ``Q`` has as many rows as
     ``Y`` and ``P`` as many as ``Y`` has columns.
     """
     what = f"{P.name} kron {Q.name}"

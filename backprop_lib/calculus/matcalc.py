@@ -204,7 +204,7 @@ def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, 
 
 def _directional_check(module, scalar, arrays, analytic, gen, directions: int, eps: float,
                        rtol: float, atol: float, raise_exception: bool) -> bool:
-    r"""``(s(θ + εv) - s(θ - εv)) / 2ε`` against ``⟨∇s, v⟩`` for random unit ``v`` over all arrays."""
+    """Central differences along random unit directions of all arrays against backward's slope."""
     for (name, array), (_, grad) in zip(arrays, analytic, strict=True):
         if grad.shape != array.shape:
             if not raise_exception:
