@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn.activations import GELU, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.activations import ACTIVATIONS, GELU, Softmax
 from .nn.attention import MultiHeadAttention, causal_mask
 from .nn.dense import Dense
 from .nn.embedding import Embedding, PositionEmbedding
@@ -18,9 +18,6 @@ from .nn.residual import Residual
 from .nn.sequential import Sequential
 
 __all__ = ["to_torch", "from_torch", "loss_to_torch", "arrays_in_torch_order"]
-
-_ACTIVATIONS = {ReLU: "ReLU", Sigmoid: "Sigmoid", Tanh: "Tanh", Identity: "Identity"}
-
 
 def _copy(param, array) -> None:
     import torch
@@ -98,12 +95,8 @@ def _torch_module(m, dtype):
         return emb
     if isinstance(m, PositionEmbedding):
         return TorchPositions(torch.tensor(m.W, dtype=t_dtype))
-    if isinstance(m, GELU):
-        return torch.nn.GELU(approximate=m.approximate)
-    if isinstance(m, Softmax):
-        return torch.nn.Softmax(dim=-1)
-    if type(m) in _ACTIVATIONS:
-        return getattr(torch.nn, _ACTIVATIONS[type(m)])()
+    if type(m) in ACTIVATIONS.values():  # each activation names its torch.nn class
+        return getattr(torch.nn, m.torch_name)(**m.torch_kwargs)
     raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
 
 
@@ -113,15 +106,18 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``GELU``, ``Identity``, ``Softmax``,
-        ``LayerNorm``, ``BatchNorm1d`` (running statistics and training mode copied),
+        Made of ``Dense``, the activations of
+        :data:`~backprop_lib.nn.activations.ACTIVATIONS` (``ReLU``, ``Sigmoid``, ``Tanh``,
+        ``GELU``, ``Identity``, ``Softmax``, ...), ``LayerNorm``, ``BatchNorm1d`` (running
+        statistics and training mode copied),
         ``MultiHeadAttention``, ``Embedding``, ``PositionEmbedding``, ``Residual`` (a small
         ``torch.nn.Module`` computing ``x + inner(x)``) and nested ``Sequential`` models (which
         become nested ``torch.nn.Sequential``). ``MultiHeadAttention`` becomes
         ``nn.MultiheadAttention`` (``in_proj_weight = [Wq; Wk; Wv]``) called as self-attention,
         with the causal mask if the layer is causal.
     dtype : torch.dtype, optional
-        Defaults to the dtype of each layer's weights (float64 unless set).
+        Defaults to each layer's own weight dtype (float64 unless set), so a model mixing
+        float32 and float64 layers keeps that mix.
 
     Notes
     -----
@@ -185,7 +181,7 @@ def from_torch(module) -> Sequential:
     """Return a :class:`Sequential` with the same layers and (copied) weights as a ``torch.nn.Sequential``."""
     import torch
 
-    reverse = {name: cls for cls, name in _ACTIVATIONS.items()}
+    reverse = {cls.torch_name: cls for cls in ACTIVATIONS.values() if cls is not Softmax}
     modules = []
     for m in module:
         if isinstance(m, torch.nn.Linear):
@@ -194,6 +190,8 @@ def from_torch(module) -> Sequential:
             modules.append(Dense.from_weights(W, b))
         elif isinstance(m, torch.nn.Sequential):
             modules.append(from_torch(m))
+        elif isinstance(m, torch.nn.GELU):
+            modules.append(GELU(m.approximate))
         elif isinstance(m, torch.nn.Softmax):
             if m.dim not in (-1, 1, None):
                 raise ValueError(f"from_torch: only softmax over the last axis is supported, got dim={m.dim}")

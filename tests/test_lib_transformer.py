@@ -107,3 +107,15 @@ def test_to_torch_covers_the_new_layers_and_rejects_unknown():
 
     with pytest.raises(ValueError, match=r"no PyTorch equivalent known for"):
         to_torch(Sequential(Dense(2, 2), Doubler()))
+
+
+def test_gelu_tanh_form_survives_to_torch_and_back():
+    from backprop_lib import from_torch
+
+    model = Sequential(Dense(3, 4, rng=0), GELU("tanh"))
+    tm = to_torch(model)
+    assert tm[1].approximate == "tanh"
+    back = from_torch(tm)
+    assert back[1].approximate == "tanh"
+    x = np.random.default_rng(0).standard_normal((2, 3))
+    assert_matches_torch(back(x), tm(t64(x)), "GELU tanh round trip")

@@ -68,3 +68,14 @@ def test_fit_validates():
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), np.ones(4), np.ones(4), epochs=1, batch_size=2, rng=0)
     with pytest.raises(ValueError, match="epochs"):
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), np.ones((4, 2)), np.ones((4, 2)), epochs=0, batch_size=2, rng=0)
+
+
+def test_mlp_accepts_an_activation_class_and_rejects_anything_else():
+    from backprop_lib import ReLU, Tanh
+
+    assert [type(m).__name__ for m in mlp([2, 3, 1], Tanh, output_activation=ReLU, rng=0)] == [
+        "Dense", "Tanh", "Dense", "ReLU"]
+    with pytest.raises(ValueError, match="activation must be a name or one of the library's activation classes"):
+        mlp([2, 3, 1], activation=3)
+    with pytest.raises(ValueError, match=r"mlp: sizes\[1\] must be a positive integer, got True"):
+        mlp([2, True, 3])

@@ -4,7 +4,7 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 ``book``, and neither SymPy nor PyTorch (a test checks).
 """
 
-from .activations import GELU, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .activations import ACTIVATIONS, GELU, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
 from .attention import (
     MultiHeadAttention,
     attention_backward,
@@ -21,11 +21,12 @@ from .losses import (
     CategoricalCrossEntropy,
     CrossEntropyLoss,
     MSELoss,
+    categorical_cross_entropy_grad,
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, LayerNorm, standardize, standardize_backward
-from .optim import SGD, Adam
+from .optim import SGD, Adam, check_hyperparameters
 from .residual import Residual
 from .sequential import Sequential
 from .transformer import causal_language_model, transformer_block
@@ -41,12 +42,14 @@ __all__ = [
     "GELU",
     "Softmax",
     "Identity",
+    "ACTIVATIONS",
     "MSELoss",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
+    "categorical_cross_entropy_grad",
     "Sequential",
     "MultiHeadAttention",
     "attention_weights",
@@ -65,4 +68,5 @@ __all__ = [
     "standardize_backward",
     "SGD",
     "Adam",
+    "check_hyperparameters",
 ]

@@ -18,7 +18,10 @@ import numpy as np
 from ..validation import as_float_array, check_finite, check_rank
 from .module import Module
 
-__all__ = ["Elementwise", "ReLU", "Sigmoid", "Tanh", "GELU", "Identity", "Softmax", "erf", "sigmoid", "softmax", "log_softmax"]
+__all__ = [
+    "Elementwise", "ReLU", "Sigmoid", "Tanh", "GELU", "Identity", "Softmax", "ACTIVATIONS",
+    "erf", "sigmoid", "softmax", "log_softmax",
+]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -45,7 +48,16 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 class Elementwise(Module):
-    """Shared machinery of elementwise activations: ``backward(g) = f'(z) * g``."""
+    """Shared machinery of elementwise activations: ``backward(g) = f'(z) * g``.
+
+    Every activation class names itself twice: ``name`` (the string ``mlp`` and the registry
+    :data:`ACTIVATIONS` use) and ``torch_name`` (its ``torch.nn`` class, built with
+    ``torch_kwargs``), which :func:`~backprop_lib.to_torch` reads.
+    """
+
+    name: str = ""
+    torch_name: str = ""
+    torch_kwargs: dict = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -93,6 +105,8 @@ class ReLU(Elementwise):
     The derivative at exactly ``z = 0`` is taken to be 0, as PyTorch does.
     """
 
+    name, torch_name = "relu", "ReLU"
+
     @staticmethod
     def _f(z):
         return np.maximum(z, 0.0)
@@ -112,6 +126,8 @@ class ReLU(Elementwise):
 class Sigmoid(Elementwise):
     r""":math:`\sigma(z) = 1/(1+e^{-z})`, with :math:`\sigma'(z) = \sigma(z)(1-\sigma(z))` (stable form)."""
 
+    name, torch_name = "sigmoid", "Sigmoid"
+
     @staticmethod
     def _f(z):
         return sigmoid(z)
@@ -123,6 +139,8 @@ class Sigmoid(Elementwise):
 
 class Tanh(Elementwise):
     r""":math:`\tanh z`, with :math:`\tanh'(z) = 1 - \tanh^2 z`."""
+
+    name, torch_name = "tanh", "Tanh"
 
     @staticmethod
     def _f(z):
@@ -163,6 +181,7 @@ class GELU(Elementwise):
     approximate : {"none", "tanh"}
     """
 
+    name, torch_name, torch_kwargs = "gelu", "GELU", {"approximate": "none"}
     _C = math.sqrt(2.0 / math.pi)
     _A = 0.044715
 
@@ -170,6 +189,7 @@ class GELU(Elementwise):
         if approximate not in ("none", "tanh"):
             raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
+        self.torch_kwargs = {"approximate": approximate}  # torch.nn.GELU with the same form
 
     def __repr__(self) -> str:
         return "GELU()" if self.approximate == "none" else "GELU(approximate='tanh')"
@@ -201,6 +221,8 @@ class GELU(Elementwise):
 class Identity(Elementwise):
     """:math:`f(z) = z`, with :math:`f'(z) = 1` (a linear output layer)."""
 
+    name, torch_name = "identity", "Identity"
+
     @staticmethod
     def _f(z):
         return z
@@ -223,6 +245,7 @@ class Softmax(Module):
     VJP :math:`s \odot (g - (g^\top s)\,\mathbf 1)` per row, without forming it.
     """
 
+    name, torch_name, torch_kwargs = "softmax", "Softmax", {"dim": -1}
     _s = None
 
     def __repr__(self) -> str:
@@ -251,3 +274,8 @@ class Softmax(Module):
         r"""One sample's Jacobian :math:`\operatorname{diag}(s) - s s^\top`, shape ``(n, n)``."""
         s = softmax(self._input(z, "jacobian", ranks=(1,)))
         return np.diag(s) - np.outer(s, s)
+
+
+ACTIVATIONS = {cls.name: cls for cls in (ReLU, Sigmoid, Tanh, GELU, Identity, Softmax)}
+"""Every activation class by its ``name``: the one table ``mlp``, ``to_torch`` and the
+efficiency code read.  A new activation adds itself here, with ``name`` and ``torch_name``."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_float_array, check_finite, check_last_dim, check_rank
+from ..validation import as_float_array, check_finite, check_last_dim, check_positive_int, check_rank
 from .module import Module, Parameter
 
 
@@ -54,9 +54,8 @@ class Dense(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, *, rng=None, dtype=np.float64):
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
+        in_features = check_positive_int(in_features, "in_features", "Dense")
+        out_features = check_positive_int(out_features, "out_features", "Dense")
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise ValueError(f"Dense: dtype must be a floating-point type, got {dtype}")
@@ -146,7 +145,10 @@ class Dense(Module):
         grad_out : array_like, shape of the last forward output
             :math:`G = \partial L / \partial Z`.
         """
-        self.backward(grad_out, input_grad=False)
+        if type(self).backward is Dense.backward:
+            self.backward(grad_out, input_grad=False)
+        else:  # a subclass's own backward, which may not take input_grad
+            self.backward(grad_out)
 
     # --- bookkeeping: checks and reshapes, kept out of the equations above -----------------
 
