@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_float_array, check_finite, check_last_dim, check_rank
+from ..validation import as_float_array, check_finite, check_last_dim, check_positive_int, check_rank
 from .module import Module, Parameter
 
 __all__ = [
@@ -197,9 +197,8 @@ class MultiHeadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int = 1, *, causal: bool = False,
                  recompute: bool = False, rng=None, dtype=np.float64):
-        for name, value in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"MultiHeadAttention: {name} must be a positive integer, got {value!r}")
+        embed_dim = check_positive_int(embed_dim, "embed_dim", "MultiHeadAttention")
+        num_heads = check_positive_int(num_heads, "num_heads", "MultiHeadAttention")
         if embed_dim % num_heads:
             raise ValueError(
                 f"MultiHeadAttention: num_heads={num_heads} does not divide embed_dim={embed_dim} "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_float_array, check_finite, check_last_dim, check_rank
+from ..validation import as_float_array, check_finite, check_last_dim, check_positive_int, check_rank
 from .module import Module, Parameter
 
 __all__ = ["Embedding", "PositionEmbedding"]
@@ -20,9 +20,8 @@ __all__ = ["Embedding", "PositionEmbedding"]
 
 def _new_table(who: str, rows_name: str, rows, dim, rng, dtype) -> np.ndarray:
     """Check the sizes and dtype of a lookup table and draw it from N(0, 1), as PyTorch."""
-    for name, value in ((rows_name, rows), ("embedding_dim", dim)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{who}: {name} must be a positive integer, got {value!r}")
+    rows = check_positive_int(rows, rows_name, who)
+    dim = check_positive_int(dim, "embedding_dim", who)
     dtype = np.dtype(dtype)
     if dtype.kind != "f":
         raise ValueError(f"{who}: dtype must be a floating-point type, got {dtype}")
