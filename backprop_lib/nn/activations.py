@@ -16,7 +16,7 @@ import numpy as np
 from ..validation import as_float_array, check_finite, check_rank
 from .module import Module
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "sigmoid", "softmax", "log_softmax"]
+__all__ = ["Elementwise", "ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "sigmoid", "softmax", "log_softmax"]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
