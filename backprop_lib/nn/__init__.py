@@ -5,6 +5,7 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 """
 
 from .activations import Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .convolution import Conv2d, Flatten, MaxPool2d, col2im, im2col
 from .dense import Dense
 from .losses import (
     BCELoss,
@@ -22,6 +23,11 @@ __all__ = [
     "Module",
     "Parameter",
     "Dense",
+    "Conv2d",
+    "MaxPool2d",
+    "Flatten",
+    "im2col",
+    "col2im",
     "Elementwise",
     "ReLU",
     "Sigmoid",
