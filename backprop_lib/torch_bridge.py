@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.sequential import Sequential
@@ -24,7 +25,7 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
+        Made of ``Dense``, ``Conv2d``, ``MaxPool2d``, ``Flatten``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
         ``Sequential`` models (which become nested ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
         Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
@@ -40,6 +41,18 @@ def to_torch(model: Sequential, dtype=None):
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
                 lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
             layers.append(lin)
+        elif isinstance(m, Conv2d):
+            t_dtype = dtype or getattr(torch, str(m.W.dtype))
+            conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                                   dtype=t_dtype)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
+                conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
+            layers.append(conv)
+        elif isinstance(m, MaxPool2d):
+            layers.append(torch.nn.MaxPool2d(m.kernel_size, m.stride))
+        elif isinstance(m, Flatten):
+            layers.append(torch.nn.Flatten())
         elif isinstance(m, Sequential):
             layers.append(to_torch(m, dtype))
         elif isinstance(m, Softmax):

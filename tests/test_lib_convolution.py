@@ -170,3 +170,11 @@ def test_backward_checks_and_helpers_reject_bad_shapes():
     with pytest.raises(ValueError, match=r"expected input of shape \(B, \.\.\.\)"):
         bp.Flatten()(np.zeros(3))
     assert "Conv2d(1, 2" in repr(conv) and "MaxPool2d" in repr(bp.MaxPool2d(2))
+
+
+def test_to_torch_converts_a_cnn():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 1, 8, 8))
+    model = bp.Sequential(bp.Conv2d(1, 2, (3, 2), stride=(1, 2), padding=1, rng=0), bp.ReLU(),
+                          bp.MaxPool2d(2, 1), bp.Flatten())
+    assert_matches_torch(model(x), bp.to_torch(model)(t64(x)), "to_torch(CNN)")
