@@ -178,3 +178,18 @@ def test_to_torch_converts_a_cnn():
     model = bp.Sequential(bp.Conv2d(1, 2, (3, 2), stride=(1, 2), padding=1, rng=0), bp.ReLU(),
                           bp.MaxPool2d(2, 1), bp.Flatten())
     assert_matches_torch(model(x), bp.to_torch(model)(t64(x)), "to_torch(CNN)")
+
+
+def test_strided_input_gradient_is_a_dilated_full_convolution():
+    """The answer of the chapter's stride exercise: dx = full convolution of dilated delta with w."""
+    rng = np.random.default_rng(7)
+    for n in (9, 10):
+        layer = bp.Conv2d(1, 1, (1, 3), stride=(1, 2), rng=0)
+        z = layer(rng.standard_normal((1, 1, 1, n)))
+        g = rng.standard_normal(z.shape)
+        dilated = np.zeros(2 * z.shape[-1] - 1)
+        dilated[::2] = g[0, 0, 0]
+        full = np.convolve(dilated, layer.W[0, 0, 0], "full")
+        expected = np.zeros(n)
+        expected[: full.size] = full
+        np.testing.assert_allclose(layer.backward(g)[0, 0, 0], expected, rtol=1e-12, atol=1e-14)

@@ -179,6 +179,11 @@ class Conv2d(Module):
         self.dW = self.db = None
         self._cols = None
 
+    @property
+    def patches(self) -> np.ndarray | None:
+        """The im2col matrix :math:`A` of the last forward input, kept for ``dW = G.T @ A``."""
+        return self._cols
+
     def __repr__(self) -> str:
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding})")
@@ -187,31 +192,40 @@ class Conv2d(Module):
         return [Parameter(self, "W"), Parameter(self, "b")]
 
     def forward(self, x) -> np.ndarray:
-        """Convolve ``x`` of shape ``(B, in_channels, H, W)``; return ``(B, out_channels, H_out, W_out)``."""
+        """Convolve ``x`` (B, in_channels, H, W); return (B, out_channels, H_out, W_out)."""
+        x = self._input(x)
+        A = im2col(x, self.kernel_size, self.stride, self.padding)  # (B*Ho*Wo, C*kh*kw)
+        self._cols = A
+        K = self.W.reshape(self.out_channels, -1)                    # (O, C*kh*kw)
+        Z = A @ K.T + self.b                                         # (B*Ho*Wo, O)
+        B, (Ho, Wo) = x.shape[0], self._out_hw
+        return Z.reshape(B, Ho, Wo, self.out_channels).transpose(0, 3, 1, 2)
+
+    def backward(self, grad_out) -> np.ndarray:
+        r"""Set ``dW``, ``db``; return :math:`\partial L/\partial X`, shape (B, C, H, W)."""
+        G = self._grad_rows(grad_out)            # (B*Ho*Wo, O): rows (n, i, j), like A
+        A, K = self._cols, self.W.reshape(self.out_channels, -1)
+        self.dW = (G.T @ A).reshape(self.W.shape)  # dK = G^T A
+        self.db = G.sum(axis=0)                    # db = G^T 1
+        dA = G @ K                                 # dA = G K
+        return col2im(dA, self._x_shape, self.kernel_size, self.stride, self.padding)
+
+    def _input(self, x) -> np.ndarray:
+        """Check the input and remember its geometry for backward."""
         who = f"{self!r}.forward"
         x = as_float_array(x, who, dtype=self.W.dtype)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"{who}: expected input of shape (B, {self.in_channels}, H, W), got {x.shape}")
         check_finite(x, who)
-        Ho, Wo = _check_geometry(x.shape, self.kernel_size, self.stride, self.padding, who)
-        self._x_shape, self._out_hw = x.shape, (Ho, Wo)
-        A = im2col(x, self.kernel_size, self.stride, self.padding)  # (B*Ho*Wo, C*kh*kw)
-        self._cols = A
-        K = self.W.reshape(self.out_channels, -1)                      # (O, C*kh*kw)
-        Z = A @ K.T + self.b                                           # (B*Ho*Wo, O)
-        return Z.reshape(x.shape[0], Ho, Wo, self.out_channels).transpose(0, 3, 1, 2)
+        self._out_hw = _check_geometry(x.shape, self.kernel_size, self.stride, self.padding, who)
+        self._x_shape = x.shape
+        return x
 
-    def backward(self, grad_out) -> np.ndarray:
-        r"""Set ``dW``, ``db``; return :math:`\partial L/\partial X` of shape ``(B, C, H, W)``."""
+    def _grad_rows(self, grad_out) -> np.ndarray:
+        """Check ``grad_out`` (B, O, H_out, W_out) and lay it out in im2col's rows."""
         self._require_forward("_cols")
-        B = self._x_shape[0]
-        g = self._check_grad_shape(grad_out, (B, self.out_channels, *self._out_hw))
-        G = g.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)  # rows (n, i, j), like A
-        A, K = self._cols, self.W.reshape(self.out_channels, -1)
-        self.dW = (G.T @ A).reshape(self.W.shape)                    # dK = Gᵀ A
-        self.db = G.sum(axis=0)                                      # db = Gᵀ 1
-        dA = G @ K                                                   # dA = G K
-        return col2im(dA, self._x_shape, self.kernel_size, self.stride, self.padding)
+        g = self._check_grad_shape(grad_out, (self._x_shape[0], self.out_channels, *self._out_hw))
+        return g.transpose(0, 2, 3, 1).reshape(-1, self.out_channels)
 
 
 class MaxPool2d(Module):
