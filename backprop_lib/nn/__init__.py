@@ -16,6 +16,7 @@ from .losses import (
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
+from .recurrent import RNN
 from .optim import SGD, Adam
 from .sequential import Sequential
 
@@ -41,6 +42,7 @@ __all__ = [
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
     "Sequential",
+    "RNN",
     "SGD",
     "Adam",
 ]

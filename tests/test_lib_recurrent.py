@@ -1,0 +1,77 @@
+"""RNN against torch.nn.RNN(batch_first=True) in float64: hidden states and every gradient."""
+
+import numpy as np
+import pytest
+from lib_reference import assert_matches_torch, t64
+
+import backprop_lib as bp
+
+
+@pytest.mark.parametrize(("B", "T", "I", "H"), [(1, 1, 1, 1), (3, 5, 2, 4), (2, 7, 4, 3), (4, 2, 3, 6)])
+def test_rnn_matches_torch(B, T, I, H):
+    rng = np.random.default_rng(B * 100 + T)
+    rnn = bp.RNN(I, H, rng=1)
+    x = rng.standard_normal((B, T, I))
+    trnn = bp.to_torch(bp.Sequential(rnn))
+    xt = t64(x, True)
+    out_t = trnn(xt)
+    g = rng.standard_normal(out_t.shape)
+    out_t.backward(t64(g))
+    what = f"RNN B={B} T={T} I={I} H={H}"
+    assert_matches_torch(rnn(x), out_t, what + " hidden states")
+    assert_matches_torch(rnn.backward(g), xt.grad, what + " dX")
+    tr = trnn[0].rnn
+    for ours, theirs, name in [(rnn.dW_ih, tr.weight_ih_l0.grad, "dW_ih"), (rnn.dW_hh, tr.weight_hh_l0.grad, "dW_hh"),
+                               (rnn.db_ih, tr.bias_ih_l0.grad, "db_ih"), (rnn.db_hh, tr.bias_hh_l0.grad, "db_hh")]:
+        assert_matches_torch(ours, theirs, f"{what} {name}")
+
+
+def test_rnn_gradient_is_caught_when_the_recurrent_path_is_dropped():
+    """Finite differences confirm BPTT, and reject the gradient without the carry through W_hh."""
+    rng = np.random.default_rng(0)
+    rnn = bp.RNN(2, 3, rng=0)
+    x = rng.standard_normal((2, 4, 2))
+    g = rng.standard_normal((2, 4, 3))
+
+    def loss(W):
+        rnn.W_hh = W.reshape(3, 3)
+        return float(np.sum(rnn(x) * g))
+
+    W0 = rnn.W_hh.copy()
+    numeric = bp.matcalc.numerical_jacobian(loss, W0.ravel())[0].reshape(3, 3)
+    rnn.W_hh = W0
+    rnn(x)
+    rnn.backward(g)
+    np.testing.assert_allclose(rnn.dW_hh, numeric, rtol=1e-7, atol=1e-8)
+    h = np.concatenate([np.zeros((2, 1, 3)), rnn(x)], axis=1)
+    truncated = sum((g[:, t] * (1 - h[:, t + 1] ** 2)).T @ h[:, t] for t in range(4))  # no carry
+    assert not np.allclose(truncated, numeric, rtol=1e-3, atol=1e-3)
+
+
+def test_rnn_float32_and_sequential_training_step():
+    rnn = bp.RNN(3, 4, rng=0, dtype=np.float32)
+    out = rnn(np.ones((2, 5, 3), dtype=np.float32))
+    assert out.dtype == np.float32 and out.shape == (2, 5, 4)
+    assert rnn.backward(np.ones_like(out)).dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("x_shape", "message"),
+    [((2, 5), r"expected input of shape \(B, T, 3\), got \(2, 5\)"),
+     ((2, 5, 4), r"expected input of shape \(B, T, 3\), got \(2, 5, 4\)")],
+)
+def test_rnn_bad_input(x_shape, message):
+    with pytest.raises(ValueError, match=message):
+        bp.RNN(3, 2)(np.zeros(x_shape))
+
+
+def test_rnn_bad_sizes_and_grad_shape():
+    with pytest.raises(ValueError, match="hidden_size must be an integer >= 1, got 0"):
+        bp.RNN(2, 0)
+    rnn = bp.RNN(2, 3)
+    with pytest.raises(RuntimeError, match="backward called before forward"):
+        rnn.backward(np.zeros((1, 1, 3)))
+    rnn(np.zeros((1, 4, 2)))
+    with pytest.raises(ValueError, match=r"expected grad_out of shape \(1, 4, 3\)"):
+        rnn.backward(np.zeros((1, 4, 2)))
+    assert repr(rnn) == "RNN(2, 3)"
