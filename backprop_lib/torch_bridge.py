@@ -11,7 +11,7 @@ import numpy as np
 from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
 from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
-from .nn.recurrent import RNN
+from .nn.recurrent import RNN, LastTimeStep
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.sequential import Sequential
 
@@ -52,6 +52,8 @@ def to_torch(model: Sequential, dtype=None):
             layers.append(conv)
         elif isinstance(m, RNN):
             layers.append(_torch_rnn(m, dtype or getattr(torch, str(m.W_hh.dtype))))
+        elif isinstance(m, LastTimeStep):
+            layers.append(_TorchLastTimeStep())
         elif isinstance(m, MaxPool2d):
             layers.append(torch.nn.MaxPool2d(m.kernel_size, m.stride))
         elif isinstance(m, Flatten):
@@ -65,6 +67,16 @@ def to_torch(model: Sequential, dtype=None):
         else:
             raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
     return torch.nn.Sequential(*layers)
+
+
+def _TorchLastTimeStep():
+    import torch
+
+    class LastStep(torch.nn.Module):
+        def forward(self, x):
+            return x[:, -1]
+
+    return LastStep()
 
 
 def _torch_rnn(m: RNN, dtype):

@@ -75,3 +75,58 @@ def test_rnn_bad_sizes_and_grad_shape():
     with pytest.raises(ValueError, match=r"expected grad_out of shape \(1, 4, 3\)"):
         rnn.backward(np.zeros((1, 4, 2)))
     assert repr(rnn) == "RNN(2, 3)"
+
+
+def test_truncated_bptt_cuts_the_gradient_at_chunk_boundaries():
+    rng = np.random.default_rng(3)
+    rnn = bp.RNN(2, 3, rng=0)
+    x = rng.standard_normal((2, 6, 2))
+    rnn(x)
+    g = np.zeros((2, 6, 3))
+    g[:, -1] = 1.0                               # only the last step has an upstream gradient
+    dx_full = rnn.backward(g)
+    dx_cut = rnn.backward(g, truncate=3)         # chunks [0, 3), [3, 6)
+    assert np.all(dx_cut[:, :3] == 0) and np.any(dx_full[:, :3] != 0)
+    np.testing.assert_allclose(dx_cut[:, 3:], dx_full[:, 3:], rtol=1e-14, atol=0)
+    with pytest.raises(ValueError, match="truncate must be an integer >= 1"):
+        rnn.backward(g, truncate=0)
+
+
+def test_last_time_step_and_a_sequence_model_match_torch():
+    rng = np.random.default_rng(4)
+    model = bp.Sequential(bp.RNN(2, 4, rng=0), bp.LastTimeStep(), bp.Dense(4, 1, rng=1))
+    x = rng.standard_normal((3, 5, 2))
+    xt = t64(x, True)
+    out_t = bp.to_torch(model)(xt)
+    out_t.sum().backward()
+    assert_matches_torch(model(x), out_t, "RNN -> last step -> Dense")
+    assert_matches_torch(model.backward(np.ones((3, 1))), xt.grad, "its input gradient")
+    with pytest.raises(ValueError, match=r"expected input of shape \(B, T, H\)"):
+        bp.LastTimeStep()(np.zeros((2, 3)))
+    last = bp.LastTimeStep()
+    last(np.zeros((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"expected grad_out of shape \(2, 4\)"):
+        last.backward(np.zeros((2, 3)))
+
+
+def test_clip_grad_norm_matches_torch():
+    import torch
+
+    rng = np.random.default_rng(5)
+    layer = bp.Dense(3, 2, rng=0)
+    layer(rng.standard_normal((4, 3)))
+    layer.backward(10 * rng.standard_normal((4, 2)))
+    tparams = [torch.tensor(layer.dW.copy(), requires_grad=True), torch.tensor(layer.db.copy(), requires_grad=True)]
+    for p, g in zip(tparams, (layer.dW, layer.db), strict=True):
+        p.grad = torch.tensor(g.copy())
+    total_t = torch.nn.utils.clip_grad_norm_(tparams, 1.5)
+    before = np.concatenate([layer.dW.ravel(), layer.db])
+    total = bp.clip_grad_norm(layer.parameters(), 1.5)
+    after = np.concatenate([layer.dW.ravel(), layer.db])
+    np.testing.assert_allclose(total, total_t.item(), rtol=1e-12)
+    assert_matches_torch(layer.dW, tparams[0].grad, "clipped dW")
+    assert_matches_torch(layer.db, tparams[1].grad, "clipped db")
+    np.testing.assert_allclose(after / np.linalg.norm(after), before / np.linalg.norm(before), rtol=1e-12)
+    assert bp.clip_grad_norm(layer.parameters(), 100.0) < 100.0          # below the cap: unchanged
+    with pytest.raises(ValueError, match="max_norm must be a positive number"):
+        bp.clip_grad_norm(layer.parameters(), 0)

@@ -16,8 +16,8 @@ from .losses import (
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
-from .recurrent import RNN
-from .optim import SGD, Adam
+from .recurrent import RNN, LastTimeStep
+from .optim import SGD, Adam, clip_grad_norm
 from .sequential import Sequential
 
 __all__ = [
@@ -43,6 +43,8 @@ __all__ = [
     "softmax_cross_entropy_grad",
     "Sequential",
     "RNN",
+    "LastTimeStep",
+    "clip_grad_norm",
     "SGD",
     "Adam",
 ]

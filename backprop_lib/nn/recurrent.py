@@ -36,7 +36,7 @@ import numpy as np
 from ..validation import as_float_array, check_finite, check_positive_int
 from .module import Module, Parameter
 
-__all__ = ["RNN"]
+__all__ = ["RNN", "LastTimeStep"]
 
 
 class RNN(Module):
@@ -91,9 +91,16 @@ class RNN(Module):
         self._x, self._h = x, h
         return h[:, 1:]
 
-    def backward(self, grad_out) -> np.ndarray:
-        r"""Backpropagation through time; set the four gradients, return ``dL/dX``."""
+    def backward(self, grad_out, *, truncate: int | None = None) -> np.ndarray:
+        r"""Backpropagation through time; set the four gradients, return ``dL/dX``.
+
+        ``truncate=k`` is truncated BPTT: the sequence is cut into chunks of ``k`` steps
+        (``[0, k), [k, 2k), ...``) and the recurrent path is not followed across a cut, so no
+        gradient flows from a step to an earlier chunk. Default: the exact gradient.
+        """
         self._require_forward("_h")
+        if truncate is not None:
+            truncate = check_positive_int(truncate, "truncate", f"{self!r}.backward")
         x, h = self._x, self._h
         B, T, _ = x.shape
         g = self._check_grad_shape(grad_out, (B, T, self.hidden_size))
@@ -103,6 +110,8 @@ class RNN(Module):
             h_bar = g[:, t] + carry                        # both paths into h_t add
             delta[:, t] = h_bar * (1.0 - h[:, t + 1] ** 2)  # through tanh
             carry = delta[:, t] @ self.W_hh
+            if truncate is not None and t % truncate == 0:
+                carry = np.zeros_like(carry)                # a chunk boundary: stop here
         D = delta.reshape(B * T, -1)
         self.dW_ih = D.T @ x.reshape(B * T, -1)            # sum_t delta_t x_t^T
         self.dW_hh = D.T @ h[:, :-1].reshape(B * T, -1)    # sum_t delta_t h_{t-1}^T
@@ -117,3 +126,28 @@ class RNN(Module):
             raise ValueError(f"{who}: expected input of shape (B, T, {self.input_size}), got {x.shape}")
         check_finite(x, who)
         return x
+
+
+class LastTimeStep(Module):
+    """``x[:, -1]``: the last time step of a ``(B, T, H)`` sequence; backward puts the gradient there."""
+
+    def __init__(self):
+        self._shape = None
+
+    def __repr__(self) -> str:
+        return "LastTimeStep()"
+
+    def forward(self, x) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim != 3:
+            raise ValueError(f"LastTimeStep().forward: expected input of shape (B, T, H), got {x.shape}")
+        self._shape, self._dtype = x.shape, x.dtype
+        return x[:, -1]
+
+    def backward(self, grad_out) -> np.ndarray:
+        self._require_forward("_shape")
+        B, _, H = self._shape
+        g = self._check_grad_shape(grad_out, (B, H))
+        out = np.zeros(self._shape, dtype=np.result_type(g, self._dtype))
+        out[:, -1] = g
+        return out
