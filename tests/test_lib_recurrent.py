@@ -85,11 +85,13 @@ def test_truncated_bptt_cuts_the_gradient_at_chunk_boundaries():
     g = np.zeros((2, 6, 3))
     g[:, -1] = 1.0                               # only the last step has an upstream gradient
     dx_full = rnn.backward(g)
-    dx_cut = rnn.backward(g, truncate=3)         # chunks [0, 3), [3, 6)
+    rnn.truncate = 3                             # chunks [0, 3), [3, 6)
+    dx_cut = rnn.backward(g)
     assert np.all(dx_cut[:, :3] == 0) and np.any(dx_full[:, :3] != 0)
     np.testing.assert_allclose(dx_cut[:, 3:], dx_full[:, 3:], rtol=1e-14, atol=0)
     with pytest.raises(ValueError, match="truncate must be an integer >= 1"):
-        rnn.backward(g, truncate=0)
+        rnn.truncate = 0
+    assert bp.RNN(2, 3, truncate=2).truncate == 2
 
 
 def test_last_time_step_and_a_sequence_model_match_torch():

@@ -48,6 +48,11 @@ class RNN(Module):
     Parameters
     ----------
     input_size, hidden_size : int
+    truncate : int or None
+        ``None`` (default): the exact gradient. ``k``: truncated BPTT, the sequence is cut into
+        chunks of ``k`` steps (``[0, k), [k, 2k), ...``) and no gradient flows from a step back
+        into an earlier chunk (the forward pass is unchanged). An attribute: it may be changed
+        between steps.
     rng : numpy.random.Generator or int or None
         Every parameter is drawn from :math:`U(\pm 1/\sqrt{H})`, as in PyTorch.
     dtype : numpy dtype, default float64
@@ -61,9 +66,10 @@ class RNN(Module):
         Set by :meth:`backward` (overwritten, not accumulated).
     """
 
-    def __init__(self, input_size, hidden_size, *, rng=None, dtype=np.float64):
+    def __init__(self, input_size, hidden_size, *, truncate=None, rng=None, dtype=np.float64):
         self.input_size = check_positive_int(input_size, "input_size", "RNN")
         self.hidden_size = check_positive_int(hidden_size, "hidden_size", "RNN")
+        self.truncate = truncate
         rng = np.random.default_rng(rng)
         bound = 1.0 / np.sqrt(self.hidden_size)
         H, I = self.hidden_size, self.input_size
@@ -73,6 +79,15 @@ class RNN(Module):
         self.b_hh = rng.uniform(-bound, bound, H).astype(dtype)
         self.dW_ih = self.dW_hh = self.db_ih = self.db_hh = None
         self._h = None
+
+    @property
+    def truncate(self) -> int | None:
+        """Chunk length of truncated BPTT, or ``None`` for the exact gradient."""
+        return self._truncate
+
+    @truncate.setter
+    def truncate(self, k) -> None:
+        self._truncate = None if k is None else check_positive_int(k, "truncate", "RNN")
 
     def __repr__(self) -> str:
         return f"RNN({self.input_size}, {self.hidden_size})"
@@ -91,16 +106,14 @@ class RNN(Module):
         self._x, self._h = x, h
         return h[:, 1:]
 
-    def backward(self, grad_out, *, truncate: int | None = None) -> np.ndarray:
+    def backward(self, grad_out) -> np.ndarray:
         r"""Backpropagation through time; set the four gradients, return ``dL/dX``.
 
-        ``truncate=k`` is truncated BPTT: the sequence is cut into chunks of ``k`` steps
-        (``[0, k), [k, 2k), ...``) and the recurrent path is not followed across a cut, so no
-        gradient flows from a step to an earlier chunk. Default: the exact gradient.
+        With ``truncate = k`` (see the class), the recurrent path is not followed across the
+        boundaries of chunks of ``k`` steps.
         """
         self._require_forward("_h")
-        if truncate is not None:
-            truncate = check_positive_int(truncate, "truncate", f"{self!r}.backward")
+        truncate = self.truncate
         x, h = self._x, self._h
         B, T, _ = x.shape
         g = self._check_grad_shape(grad_out, (B, T, self.hidden_size))
