@@ -18,7 +18,7 @@ stacks columns; Jacobians are numerator layout; losses average over the batch.
 from . import book, calculus, explain, nn
 from .book import timing
 from .calculus import matcalc
-from .explain import datasets, efficiency, training, worked
+from .explain import datasets, efficiency, second_order, training, worked
 from .nn import *  # noqa: F403  (the flat public surface)
 from .nn import __all__ as _nn_all
 from .torch_bridge import from_torch, loss_to_torch, to_torch
@@ -31,6 +31,7 @@ __all__ = [
     "matcalc",
     "worked",
     "efficiency",
+    "second_order",
     "datasets",
     "training",
     "book",

@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
+from .nn.recurrent import RNN, LastTimeStep
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.sequential import Sequential
 
@@ -24,7 +26,7 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
+        Made of ``Dense``, ``RNN`` (its hidden states), ``Conv2d``, ``MaxPool2d``, ``Flatten``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
         ``Sequential`` models (which become nested ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
         Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
@@ -40,6 +42,22 @@ def to_torch(model: Sequential, dtype=None):
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
                 lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
             layers.append(lin)
+        elif isinstance(m, Conv2d):
+            t_dtype = dtype or getattr(torch, str(m.W.dtype))
+            conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                                   dtype=t_dtype)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
+                conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
+            layers.append(conv)
+        elif isinstance(m, RNN):
+            layers.append(_torch_rnn(m, dtype or getattr(torch, str(m.W_hh.dtype))))
+        elif isinstance(m, LastTimeStep):
+            layers.append(_TorchLastTimeStep())
+        elif isinstance(m, MaxPool2d):
+            layers.append(torch.nn.MaxPool2d(m.kernel_size, m.stride))
+        elif isinstance(m, Flatten):
+            layers.append(torch.nn.Flatten())
         elif isinstance(m, Sequential):
             layers.append(to_torch(m, dtype))
         elif isinstance(m, Softmax):
@@ -49,6 +67,36 @@ def to_torch(model: Sequential, dtype=None):
         else:
             raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
     return torch.nn.Sequential(*layers)
+
+
+def _TorchLastTimeStep():
+    import torch
+
+    class LastStep(torch.nn.Module):
+        def forward(self, x):
+            return x[:, -1]
+
+    return LastStep()
+
+
+def _torch_rnn(m: RNN, dtype):
+    """``torch.nn.RNN(batch_first=True)`` with ``m``'s weights, returning only its outputs."""
+    import torch
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.RNN(m.input_size, m.hidden_size, batch_first=True, dtype=dtype)
+
+        def forward(self, x):
+            return self.rnn(x)[0]
+
+    wrapper = HiddenStates()
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", m.W_ih), ("weight_hh_l0", m.W_hh),
+                            ("bias_ih_l0", m.b_ih), ("bias_hh_l0", m.b_hh)):
+            getattr(wrapper.rnn, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    return wrapper
 
 
 def from_torch(module) -> Sequential:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_rank", "check_last_dim", "check_same_shape", "check_finite", "SMALL"]
+__all__ = ["as_float_array", "check_positive_int", "check_rank", "check_last_dim", "check_same_shape", "check_finite", "SMALL"]
 
 
 def as_float_array(x, who: str, dtype=None) -> np.ndarray:
@@ -69,3 +69,10 @@ def check_finite(x: np.ndarray, who: str, what: str = "input") -> None:
     if n_bad:
         raise ValueError(f"{who}: {what} of shape {x.shape} contains {n_bad} non-finite value(s) (NaN or inf)")
 
+
+
+def check_positive_int(value, name: str, who: str, low: int = 1) -> int:
+    """Return ``value`` as an int if it is an integer (not a bool) of at least ``low``, else raise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)

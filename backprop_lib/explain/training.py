@@ -137,7 +137,7 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
     loss : loss object (``forward(pred, target)``, ``backward()``)
     optimizer : SGD or Adam
         Built on ``model.parameters()``.
-    X : ndarray, shape (N, n_0)
+    X : ndarray, shape (N, n_0), or (N, C, H, W) for a convolutional model
     y : ndarray, shape (N,) (class indices) or (N, n_L) (regression / one-hot targets)
     epochs : int
     batch_size : int
@@ -157,8 +157,8 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
     """
     X = np.asarray(X)
     y = np.asarray(y)
-    if X.ndim != 2 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"fit: X must be (N, features) and y have N rows, got {X.shape} and {y.shape}")
+    if X.ndim < 2 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"fit: X must be (N, ...) and y have N rows, got {X.shape} and {y.shape}")
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
     rng = np.random.default_rng(rng)

@@ -5,6 +5,7 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 """
 
 from .activations import Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .convolution import Conv2d, Flatten, MaxPool2d, col2im, im2col
 from .dense import Dense
 from .losses import (
     BCELoss,
@@ -15,13 +16,19 @@ from .losses import (
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
-from .optim import SGD, Adam
+from .recurrent import RNN, LastTimeStep
+from .optim import SGD, Adam, clip_grad_norm
 from .sequential import Sequential
 
 __all__ = [
     "Module",
     "Parameter",
     "Dense",
+    "Conv2d",
+    "MaxPool2d",
+    "Flatten",
+    "im2col",
+    "col2im",
     "Elementwise",
     "ReLU",
     "Sigmoid",
@@ -35,6 +42,9 @@ __all__ = [
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
     "Sequential",
+    "RNN",
+    "LastTimeStep",
+    "clip_grad_norm",
     "SGD",
     "Adam",
 ]
