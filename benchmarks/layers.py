@@ -128,7 +128,20 @@ def _cnn_case(B, C, O, H, W, classes):
     return build
 
 
+def _rnn_case(B, T, I, H):
+    def build():
+        import backprop_lib as bp
+
+        rng = np.random.default_rng(0)
+        rnn = bp.RNN(I, H, rng=0, dtype=np.float32)
+        x = rng.standard_normal((B, T, I)).astype(np.float32)
+        return _forward_backward_pair(rnn, bp.to_torch(bp.Sequential(rnn)), x, rng)
+    return build
+
+
 CASES = [
+    LayerCase("rnn-small", "RNN 32 -> 32 on 16 sequences of 20 steps", _rnn_case(16, 20, 32, 32)),
+    LayerCase("rnn-large", "RNN 256 -> 256 on 64 sequences of 100 steps", _rnn_case(64, 100, 256, 256)),
     LayerCase("conv2d-small", "Conv2d 1->16, 3x3, pad 1, on 32 x 1 x 8 x 8 (the digits CNN's layer)",
               _conv_case(32, 1, 16, 8, 8, 3, 1)),
     LayerCase("conv2d-large", "Conv2d 3->32, 3x3, pad 1, on 64 x 3 x 32 x 32", _conv_case(64, 3, 32, 32, 32, 3, 1)),
