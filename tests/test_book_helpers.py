@@ -13,3 +13,16 @@ def test_plain_turns_numpy_values_into_python_numbers():
 def test_glue_stores_the_plain_repr(capsys):
     glue("k", np.float64(0.25))  # outside a notebook, myst_nb.glue only records display data
     assert "np.float64" not in capsys.readouterr().out
+
+
+def test_markdown_table():
+    import pytest
+
+    from backprop_lib.book import markdown_table
+
+    text = markdown_table(["a", "$b$"], [[1, "x|y"], [2.5, "z"]], align="lr")
+    assert text.splitlines() == ["| a | $b$ |", "|---|---:|", "| 1 | x\\|y |", "| 2.5 | z |"]
+    with pytest.raises(ValueError, match="row 0 has 1 cells, expected 2"):
+        markdown_table(["a", "b"], [[1]])
+    with pytest.raises(ValueError, match="align must be"):
+        markdown_table(["a"], [[1]], align="x")
