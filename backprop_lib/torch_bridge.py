@@ -15,7 +15,7 @@ from .nn.recurrent import RNN, LastTimeStep
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.sequential import Sequential
 
-__all__ = ["to_torch", "from_torch", "loss_to_torch"]
+__all__ = ["to_torch", "from_torch", "loss_to_torch", "max_relative_gradient_error"]
 
 _ACTIVATIONS = {ReLU: "ReLU", Sigmoid: "Sigmoid", Tanh: "Tanh", Identity: "Identity"}
 
@@ -150,3 +150,48 @@ def loss_to_torch(loss):
             return per_sample.mean() if loss.reduction == "mean" else per_sample.sum()
         return categorical
     raise ValueError(f"loss_to_torch: no PyTorch equivalent known for {loss!r}")
+
+
+def max_relative_gradient_error(model: Sequential, loss, X, Y) -> float:
+    r"""Worst relative error of the library's gradients against PyTorch autograd (float64).
+
+    Runs ``loss.forward(model.forward(X), Y)`` and ``model.backward(loss.backward())`` in the
+    library, and the same computation on ``to_torch(model)`` with ``loss_to_torch(loss)`` and
+    ``.backward()``; then, over the input gradient and every parameter gradient :math:`g`,
+
+    .. math::  e = \max_g \frac{\lVert g_{\text{lib}} - g_{\text{torch}}\rVert_\infty}
+                               {\max(\lVert g_{\text{torch}}\rVert_\infty,\ 10^{-300})}.
+
+    The floor keeps an exactly zero gradient (a layer behind dead ReLUs) at :math:`0/10^{-300}`
+    instead of :math:`0/0`.
+
+    Parameters
+    ----------
+    model : Sequential
+        Any model :func:`to_torch` converts; its parameter gradients are overwritten.
+    loss : loss object
+        Any loss :func:`loss_to_torch` converts.
+    X : ndarray, shape (B, n_0)
+        Float input (its gradient is compared too).
+    Y : ndarray
+        The target, as ``loss`` expects it (class indices stay integers).
+
+    Returns
+    -------
+    float
+    """
+    import torch
+
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"max_relative_gradient_error: X must be (batch, features), got shape {X.shape}")
+    loss.forward(model.forward(X), Y)
+    gx = model.backward(loss.backward())
+    tmodel = to_torch(model)
+    Xt = torch.tensor(X, requires_grad=True)
+    loss_to_torch(loss)(tmodel(Xt), torch.as_tensor(np.asarray(Y))).backward()
+    pairs = [(gx, Xt.grad)]
+    pairs += [(p.grad, q.grad) for p, q in zip(model.parameters(), tmodel.parameters(), strict=True)]
+    return max(
+        float(np.abs(a - b.numpy()).max() / max(np.abs(b.numpy()).max(), 1e-300)) for a, b in pairs
+    )

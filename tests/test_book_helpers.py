@@ -21,3 +21,16 @@ def test_typo_size_counts_single_character_edits():
     assert typo_size("it sinputs", "its inputs") == 2
     assert typo_size("", "abc") == 3 and typo_size("abc", "") == 3
     assert typo_size("same", "same") == 0
+
+
+def test_markdown_table():
+    import pytest
+
+    from backprop_lib.book import markdown_table
+
+    text = markdown_table(["a", "$b$"], [[1, "x|y"], [2.5, "z"]], align="lr")
+    assert text.splitlines() == ["| a | $b$ |", "|---|---:|", "| 1 | x\\|y |", "| 2.5 | z |"]
+    with pytest.raises(ValueError, match="row 0 has 1 cells, expected 2"):
+        markdown_table(["a", "b"], [[1]])
+    with pytest.raises(ValueError, match="align must be"):
+        markdown_table(["a"], [[1]], align="x")

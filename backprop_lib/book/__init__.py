@@ -12,7 +12,7 @@ import numpy as np
 
 from . import timing
 
-__all__ = ["plain", "glue", "timing", "typo_size"]
+__all__ = ["plain", "glue", "markdown_table", "timing", "typo_size"]
 
 
 def plain(value):
@@ -50,3 +50,33 @@ def typo_size(wrong: str, right: str) -> int:
             current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
         previous = current
     return previous[-1]
+
+
+def markdown_table(header, rows, *, align=None):
+    """A Markdown table as a string, for ``IPython.display.Markdown``.
+
+    Parameters
+    ----------
+    header : sequence of str
+        Column titles (Markdown, so ``$...$`` math renders).
+    rows : sequence of sequences
+        One sequence per row, as many cells as ``header``; each cell is converted with ``str``.
+    align : str, optional
+        One letter per column, ``"l"``, ``"r"`` or ``"c"`` (default: all left).
+
+    Returns
+    -------
+    str
+    """
+    header = [str(h) for h in header]
+    align = align or "l" * len(header)
+    if len(align) != len(header) or set(align) - set("lrc"):
+        raise ValueError(f"markdown_table: align must be one of l/r/c per column ({len(header)}), got {align!r}")
+    rule = {"l": "---", "r": "---:", "c": ":---:"}
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(rule[a] for a in align) + "|"]
+    for i, row in enumerate(rows):
+        cells = [str(c).replace("|", "\\|") for c in row]
+        if len(cells) != len(header):
+            raise ValueError(f"markdown_table: row {i} has {len(cells)} cells, expected {len(header)}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
