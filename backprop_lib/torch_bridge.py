@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.activations import ACTIVATIONS, Softmax
 from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
 from .nn.recurrent import RNN, LastTimeStep
@@ -17,19 +17,20 @@ from .nn.sequential import Sequential
 
 __all__ = ["to_torch", "from_torch", "loss_to_torch", "max_relative_gradient_error"]
 
-_ACTIVATIONS = {ReLU: "ReLU", Sigmoid: "Sigmoid", Tanh: "Tanh", Identity: "Identity"}
-
-
 def to_torch(model: Sequential, dtype=None):
     """Return a ``torch.nn.Sequential`` computing the same function as ``model``.
 
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``RNN`` (its hidden states), ``Conv2d``, ``MaxPool2d``, ``Flatten``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax`` and nested
-        ``Sequential`` models (which become nested ``torch.nn.Sequential``).
+        Made of ``Dense``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Conv2d``,
+        ``MaxPool2d``, ``Flatten``, the activations of
+        :data:`~backprop_lib.nn.activations.ACTIVATIONS` (``ReLU``, ``Sigmoid``, ``Tanh``,
+        ``Identity``, ``Softmax``, ...) and nested ``Sequential`` models (which become nested
+        ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
-        Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
+        Defaults to each ``Dense`` layer's own weight dtype (float64 unless set), so a model
+        mixing float32 and float64 layers keeps that mix.
     """
     import torch
 
@@ -60,10 +61,8 @@ def to_torch(model: Sequential, dtype=None):
             layers.append(torch.nn.Flatten())
         elif isinstance(m, Sequential):
             layers.append(to_torch(m, dtype))
-        elif isinstance(m, Softmax):
-            layers.append(torch.nn.Softmax(dim=-1))
-        elif type(m) in _ACTIVATIONS:
-            layers.append(getattr(torch.nn, _ACTIVATIONS[type(m)])())
+        elif type(m) in ACTIVATIONS.values():  # each activation names its torch.nn class
+            layers.append(getattr(torch.nn, m.torch_name)(**m.torch_kwargs))
         else:
             raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
     return torch.nn.Sequential(*layers)
@@ -103,7 +102,7 @@ def from_torch(module) -> Sequential:
     """Return a :class:`Sequential` with the same layers and (copied) weights as a ``torch.nn.Sequential``."""
     import torch
 
-    reverse = {name: cls for cls, name in _ACTIVATIONS.items()}
+    reverse = {cls.torch_name: cls for cls in ACTIVATIONS.values() if cls is not Softmax}
     modules = []
     for m in module:
         if isinstance(m, torch.nn.Linear):

@@ -141,11 +141,11 @@ def test_bad_input_names_the_shapes(make, x_shape, message):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"stride": 0}, r"stride must be an integer >= 1, got 0"),
-        ({"stride": (1, -1)}, r"stride must be an integer >= 1, got -1"),
+        ({"stride": 0}, r"stride must be a positive integer, got 0"),
+        ({"stride": (1, -1)}, r"stride must be a positive integer, got -1"),
         ({"padding": -1}, r"padding must be an integer >= 0, got -1"),
         ({"kernel_size": (2, 2, 2)}, r"kernel_size must be an int or a pair of ints"),
-        ({"kernel_size": True}, r"kernel_size must be an integer >= 1, got True"),
+        ({"kernel_size": True}, r"kernel_size must be a positive integer, got True"),
     ],
 )
 def test_bad_hyperparameters(kwargs, message):

@@ -66,7 +66,7 @@ def test_rnn_bad_input(x_shape, message):
 
 
 def test_rnn_bad_sizes_and_grad_shape():
-    with pytest.raises(ValueError, match="hidden_size must be an integer >= 1, got 0"):
+    with pytest.raises(ValueError, match="hidden_size must be a positive integer, got 0"):
         bp.RNN(2, 0)
     rnn = bp.RNN(2, 3)
     with pytest.raises(RuntimeError, match="backward called before forward"):
@@ -89,7 +89,7 @@ def test_truncated_bptt_cuts_the_gradient_at_chunk_boundaries():
     dx_cut = rnn.backward(g)
     assert np.all(dx_cut[:, :3] == 0) and np.any(dx_full[:, :3] != 0)
     np.testing.assert_allclose(dx_cut[:, 3:], dx_full[:, 3:], rtol=1e-14, atol=0)
-    with pytest.raises(ValueError, match="truncate must be an integer >= 1"):
+    with pytest.raises(ValueError, match="truncate must be a positive integer"):
         rnn.truncate = 0
     assert bp.RNN(2, 3, truncate=2).truncate == 2
 

@@ -102,3 +102,14 @@ def test_fit_and_compare_agrees_with_torch_and_checks_the_start():
         fit_and_compare(model, tm, CrossEntropyLoss(), torch.nn.CrossEntropyLoss(),
                         SGD(model.parameters(), lr=0.1), torch.optim.SGD(tm.parameters(), lr=0.1),
                         X, y, epochs=1, batch_size=16, rng=np.random.default_rng(0))
+
+
+def test_mlp_accepts_an_activation_class_and_rejects_anything_else():
+    from backprop_lib import ReLU, Tanh
+
+    assert [type(m).__name__ for m in mlp([2, 3, 1], Tanh, output_activation=ReLU, rng=0)] == [
+        "Dense", "Tanh", "Dense", "ReLU"]
+    with pytest.raises(ValueError, match="activation must be a name or one of the library's activation classes"):
+        mlp([2, 3, 1], activation=3)
+    with pytest.raises(ValueError, match=r"mlp: sizes\[1\] must be a positive integer, got True"):
+        mlp([2, True, 3])

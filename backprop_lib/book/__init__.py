@@ -4,6 +4,9 @@
 of a NumPy scalar is its ``repr``, ``np.float64(0.5)``: glued as is, the page would show that
 string, and a format spec such as ``{glue:text}`key:.3f``` cannot parse it. Converting to Python
 numbers first makes every glued number print as a number.
+
+:func:`assert_close` and the shared tolerances :data:`TOL` and :data:`FD_TOL` live in
+:mod:`backprop_lib.book.checks`: ``from backprop_lib.book import TOL, FD_TOL, assert_close``.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import timing
+from .checks import FD_TOL, TOL, assert_close
 
-__all__ = ["plain", "glue", "markdown_table", "timing", "typo_size"]
+__all__ = ["plain", "glue", "markdown_table", "timing", "typo_size", "TOL", "FD_TOL", "assert_close"]
 
 
 def plain(value):

@@ -17,23 +17,22 @@ import sys
 
 import numpy as np
 
-from ..nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from ..nn.activations import ACTIVATIONS
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
+from ..validation import check_positive_int
 
 __all__ = ["mlp", "minibatches", "accuracy", "fit", "fit_torch", "fit_and_compare"]
 
-_ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity, "softmax": Softmax}
-
-
 def _activation(spec, who: str):
+    """The activation class ``spec`` names (a key of :data:`ACTIVATIONS`, any case) or is."""
     if spec is None:
         return None
     if isinstance(spec, str):
-        if spec.lower() not in _ACTIVATIONS:
-            raise ValueError(f"{who}: unknown activation {spec!r}; choose from {sorted(_ACTIVATIONS)}")
-        return _ACTIVATIONS[spec.lower()]
-    if isinstance(spec, type) and spec in _ACTIVATIONS.values():
+        if spec.lower() not in ACTIVATIONS:
+            raise ValueError(f"{who}: unknown activation {spec!r}; choose from {sorted(ACTIVATIONS)}")
+        return ACTIVATIONS[spec.lower()]
+    if isinstance(spec, type) and spec in ACTIVATIONS.values():
         return spec
     raise ValueError(f"{who}: activation must be a name or one of the library's activation classes, got {spec!r}")
 
@@ -46,7 +45,8 @@ def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.
     sizes : sequence of int
         Widths :math:`(n_0, n_1, \dots, n_L)`: input, hidden layers, output.
     activation : str or activation class
-        After every hidden layer: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"identity"``.
+        After every hidden layer: a name in :data:`~backprop_lib.nn.activations.ACTIVATIONS`
+        (``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"identity"``, ...) or the class itself.
     output_activation : str or activation class or None
         After the last layer (``None``: raw outputs, e.g. logits).
     rng : numpy.random.Generator or int or None
@@ -58,14 +58,15 @@ def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.
     Sequential
     """
     sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+    if len(sizes) < 2:
         raise ValueError(f"mlp: sizes must be at least two positive integers, got {sizes!r}")
+    sizes = [check_positive_int(s, f"sizes[{k}]", "mlp") for k, s in enumerate(sizes)]
     act = _activation(activation, "mlp")
     out_act = _activation(output_activation, "mlp")
     rng = np.random.default_rng(rng)
     modules = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        modules.append(Dense(int(n_in), int(n_out), rng=rng, dtype=dtype))
+        modules.append(Dense(n_in, n_out, rng=rng, dtype=dtype))
         last = i == len(sizes) - 2
         if not last:
             modules.append(act())

@@ -4,7 +4,7 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 ``book``, and neither SymPy nor PyTorch (a test checks).
 """
 
-from .activations import Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .activations import ACTIVATIONS, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
 from .convolution import Conv2d, Flatten, MaxPool2d, col2im, im2col
 from .dense import Dense
 from .losses import (
@@ -13,11 +13,12 @@ from .losses import (
     CategoricalCrossEntropy,
     CrossEntropyLoss,
     MSELoss,
+    categorical_cross_entropy_grad,
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
+from .optim import SGD, Adam, check_hyperparameters, clip_grad_norm
 from .recurrent import RNN, LastTimeStep
-from .optim import SGD, Adam, clip_grad_norm
 from .sequential import Sequential
 
 __all__ = [
@@ -35,16 +36,19 @@ __all__ = [
     "Tanh",
     "Softmax",
     "Identity",
+    "ACTIVATIONS",
     "MSELoss",
     "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
+    "categorical_cross_entropy_grad",
     "Sequential",
     "RNN",
     "LastTimeStep",
     "clip_grad_norm",
     "SGD",
     "Adam",
+    "check_hyperparameters",
 ]
