@@ -1,6 +1,6 @@
 """Timing for the book's measurements: the median of repeated runs.
 
-A shared, noisy machine makes a single ``timeit`` run (what seed 002 does) unreliable; the
+A shared, noisy machine makes a single ``timeit`` run (what the *Neural Networks from Scratch*-style tutorial does) unreliable; the
 median over several runs resists the outliers. Compare timings only as ratios measured in the
 same run.
 """
