@@ -16,13 +16,13 @@ rows are samples (``Z = A @ W.T + b``); ``W`` has PyTorch's ``(out, in)`` layout
 stacks columns; Jacobians are numerator layout; losses average over the batch.
 """
 
-from . import autodiff, book, calculus, explain, nn
+from . import autodiff, book, calculus, explain, nn, torch_bridge
 from .book import timing
 from .calculus import matcalc
-from .explain import datasets, efficiency, training, worked
+from .explain import datasets, efficiency, second_order, training, worked
 from .nn import *  # noqa: F403  (the flat public surface)
 from .nn import __all__ as _nn_all
-from .torch_bridge import arrays_in_torch_order, from_torch, loss_to_torch, to_torch
+from .torch_bridge import arrays_in_torch_order, from_torch, loss_to_torch, max_relative_gradient_error, to_torch
 
 __all__ = [
     *_nn_all,
@@ -33,6 +33,7 @@ __all__ = [
     "matcalc",
     "worked",
     "efficiency",
+    "second_order",
     "datasets",
     "training",
     "book",
@@ -41,6 +42,8 @@ __all__ = [
     "from_torch",
     "loss_to_torch",
     "arrays_in_torch_order",
+    "max_relative_gradient_error",
+    "torch_bridge",
 ]
 
 __version__ = "0.2.0"

@@ -10,14 +10,16 @@ import numpy as np
 
 from .nn.activations import ACTIVATIONS, GELU, Softmax
 from .nn.attention import MultiHeadAttention, causal_mask
+from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
 from .nn.embedding import Embedding, PositionEmbedding
+from .nn.recurrent import RNN, LastTimeStep
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.normalization import BatchNorm1d, LayerNorm
 from .nn.residual import Residual
 from .nn.sequential import Sequential
 
-__all__ = ["to_torch", "from_torch", "loss_to_torch", "arrays_in_torch_order"]
+__all__ = ["to_torch", "from_torch", "loss_to_torch", "max_relative_gradient_error", "arrays_in_torch_order"]
 
 def _copy(param, array) -> None:
     import torch
@@ -80,6 +82,20 @@ def _torch_module(m, dtype):
         _copy(lin.weight, m.W)
         _copy(lin.bias, m.b)
         return lin
+    if isinstance(m, Conv2d):
+        conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                               dtype=t_dtype)
+        _copy(conv.weight, m.W)
+        _copy(conv.bias, m.b)
+        return conv
+    if isinstance(m, RNN):
+        return _torch_rnn(m, dtype or getattr(torch, str(m.W_hh.dtype)))
+    if isinstance(m, LastTimeStep):
+        return _TorchLastTimeStep()
+    if isinstance(m, MaxPool2d):
+        return torch.nn.MaxPool2d(m.kernel_size, m.stride)
+    if isinstance(m, Flatten):
+        return torch.nn.Flatten()
     if isinstance(m, MultiHeadAttention):
         mha = torch.nn.MultiheadAttention(m.embed_dim, m.num_heads, batch_first=True, dtype=t_dtype)
         _copy(mha.in_proj_weight, np.concatenate([m.Wq, m.Wk, m.Wv]))
@@ -106,7 +122,8 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, the activations of
+        Made of ``Dense``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Conv2d``,
+        ``MaxPool2d``, ``Flatten``, the activations of
         :data:`~backprop_lib.nn.activations.ACTIVATIONS` (``ReLU``, ``Sigmoid``, ``Tanh``,
         ``GELU``, ``Identity``, ``Softmax``, ...), ``LayerNorm``, ``BatchNorm1d`` (running
         statistics and training mode copied),
@@ -177,6 +194,36 @@ def _norm_to_torch(m, t_dtype):
     return layer
 
 
+def _TorchLastTimeStep():
+    import torch
+
+    class LastStep(torch.nn.Module):
+        def forward(self, x):
+            return x[:, -1]
+
+    return LastStep()
+
+
+def _torch_rnn(m: RNN, dtype):
+    """``torch.nn.RNN(batch_first=True)`` with ``m``'s weights, returning only its outputs."""
+    import torch
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.RNN(m.input_size, m.hidden_size, batch_first=True, dtype=dtype)
+
+        def forward(self, x):
+            return self.rnn(x)[0]
+
+    wrapper = HiddenStates()
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", m.W_ih), ("weight_hh_l0", m.W_hh),
+                            ("bias_ih_l0", m.b_ih), ("bias_hh_l0", m.b_hh)):
+            getattr(wrapper.rnn, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    return wrapper
+
+
 def from_torch(module) -> Sequential:
     """Return a :class:`Sequential` with the same layers and (copied) weights as a ``torch.nn.Sequential``."""
     import torch
@@ -230,3 +277,48 @@ def loss_to_torch(loss):
             return per_sample.mean() if loss.reduction == "mean" else per_sample.sum()
         return categorical
     raise ValueError(f"loss_to_torch: no PyTorch equivalent known for {loss!r}")
+
+
+def max_relative_gradient_error(model: Sequential, loss, X, Y) -> float:
+    r"""Worst relative error of the library's gradients against PyTorch autograd (float64).
+
+    Runs ``loss.forward(model.forward(X), Y)`` and ``model.backward(loss.backward())`` in the
+    library, and the same computation on ``to_torch(model)`` with ``loss_to_torch(loss)`` and
+    ``.backward()``; then, over the input gradient and every parameter gradient :math:`g`,
+
+    .. math::  e = \max_g \frac{\lVert g_{\text{lib}} - g_{\text{torch}}\rVert_\infty}
+                               {\max(\lVert g_{\text{torch}}\rVert_\infty,\ 10^{-300})}.
+
+    The floor keeps an exactly zero gradient (a layer behind dead ReLUs) at :math:`0/10^{-300}`
+    instead of :math:`0/0`.
+
+    Parameters
+    ----------
+    model : Sequential
+        Any model :func:`to_torch` converts; its parameter gradients are overwritten.
+    loss : loss object
+        Any loss :func:`loss_to_torch` converts.
+    X : ndarray, shape (B, n_0)
+        Float input (its gradient is compared too).
+    Y : ndarray
+        The target, as ``loss`` expects it (class indices stay integers).
+
+    Returns
+    -------
+    float
+    """
+    import torch
+
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"max_relative_gradient_error: X must be (batch, features), got shape {X.shape}")
+    loss.forward(model.forward(X), Y)
+    gx = model.backward(loss.backward())
+    tmodel = to_torch(model)
+    Xt = torch.tensor(X, requires_grad=True)
+    loss_to_torch(loss)(tmodel(Xt), torch.as_tensor(np.asarray(Y))).backward()
+    pairs = [(gx, Xt.grad)]
+    pairs += [(p.grad, q.grad) for p, q in zip(model.parameters(), tmodel.parameters(), strict=True)]
+    return max(
+        float(np.abs(a - b.numpy()).max() / max(np.abs(b.numpy()).max(), 1e-300)) for a, b in pairs
+    )

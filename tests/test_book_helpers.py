@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from backprop_lib import book
-from backprop_lib.book import FD_TOL, TOL, assert_close, glue, plain
+from backprop_lib.book import FD_TOL, TOL, assert_close, glue, markdown_table, plain, typo_size
 
 
 def test_plain_turns_numpy_values_into_python_numbers():
@@ -69,3 +69,20 @@ def test_assert_close_accepts_torch_and_checks_shapes():
     assert_close(t * 1, np.array([1.0, 2.0]))
     with pytest.raises(AssertionError, match=r"shapes differ, \(2,\) != \(\)"):
         assert_close(np.array([1.0, 1.0]), 1.0)
+
+
+def test_typo_size_counts_single_character_edits():
+    assert typo_size("practive", "practice") == 1
+    assert typo_size("the the", "the") == 4
+    assert typo_size("it sinputs", "its inputs") == 2
+    assert typo_size("", "abc") == 3 and typo_size("abc", "") == 3
+    assert typo_size("same", "same") == 0
+
+
+def test_markdown_table():
+    text = markdown_table(["a", "$b$"], [[1, "x|y"], [2.5, "z"]], align="lr")
+    assert text.splitlines() == ["| a | $b$ |", "|---|---:|", "| 1 | x\\|y |", "| 2.5 | z |"]
+    with pytest.raises(ValueError, match="row 0 has 1 cells, expected 2"):
+        markdown_table(["a", "b"], [[1]])
+    with pytest.raises(ValueError, match="align must be"):
+        markdown_table(["a"], [[1]], align="x")

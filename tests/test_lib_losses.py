@@ -308,3 +308,22 @@ def test_two_step_softmax_ce_gradient_is_exact_for_tiny_probabilities():
     for method in ("vjp", "jacobian"):
         np.testing.assert_allclose(worked.softmax_ce_grad_two_step(p, target, method=method), fused,
                                    rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_cross_entropy_with_target_rows_that_do_not_sum_to_one_matches_torch(reduction):
+    """PyTorch's gradient is softmax(z) * sum(y) - y; softmax(z) - y is right only when sum(y) = 1."""
+    import torch
+
+    z = np.array([[0.3, -1.2, 2.0], [1.0, 0.5, -0.5]])
+    y = np.array([[1.0, 1.0, 0.0], [0.2, 0.0, 0.3]])          # row sums 2 and 0.5
+    loss = CrossEntropyLoss(reduction=reduction)
+    value = loss(z, y)
+    zt = torch.tensor(z, requires_grad=True)
+    vt = torch.nn.functional.cross_entropy(zt, torch.tensor(y), reduction=reduction)
+    vt.backward()
+    np.testing.assert_allclose(value, vt.item(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(loss.backward(), zt.grad.numpy(), rtol=1e-12, atol=1e-14)
+    scale = 0.5 if reduction == "mean" else 1.0
+    naive = scale * (torch.softmax(zt, 1).detach().numpy() - y)
+    assert np.abs(loss.backward() - naive).max() > 0.1                   # p - y would be wrong

@@ -100,6 +100,31 @@ def test_to_torch_normalisation_and_residual_layers():
     assert_matches_torch(model(x), tm(t64(x)), "to_torch with norms (eval)")
 
 
+def test_max_relative_gradient_error_is_rounding_and_catches_a_wrong_backward():
+    from backprop_lib import max_relative_gradient_error, torch_bridge
+    from backprop_lib.explain.training import mlp
+
+    assert torch_bridge.max_relative_gradient_error is max_relative_gradient_error
+    rng = np.random.default_rng(0)
+    model = mlp([3, 5, 4], "tanh", rng=rng)
+    X = rng.standard_normal((6, 3))
+    assert max_relative_gradient_error(model, MSELoss(), X, rng.standard_normal((6, 4))) < 1e-13
+    y = rng.integers(0, 4, 6)
+    assert max_relative_gradient_error(model, CrossEntropyLoss(), X, y) < 1e-13
+    dense = model[0]
+    original = dense.backward
+
+    def wrong(g):
+        out = original(g)
+        dense.dW = dense.dW * 1.01
+        return out
+
+    dense.backward = wrong
+    assert 5e-3 < max_relative_gradient_error(model, CrossEntropyLoss(), X, y) < 2e-2
+    with pytest.raises(ValueError, match="max_relative_gradient_error: X must be"):
+        max_relative_gradient_error(model, MSELoss(), X[0], y)
+
+
 # --- one registry of activations ------------------------------------------------------------
 
 def test_registry_lists_every_activation_with_its_names():

@@ -1,6 +1,6 @@
 r"""Worked examples, step by step: every intermediate of a backward pass, with its shape.
 
-The chapters that redo the seeds' hand calculations need more than ``Sequential.backward``,
+The chapters that redo the source tutorials' hand calculations need more than ``Sequential.backward``,
 which returns only :math:`\partial L/\partial X`.  This module records every matrix the
 backward pass goes through, so a chapter can print it, check its shape and compare it with
 PyTorch.
@@ -16,7 +16,7 @@ where :math:`J` is the loss object's value (the batch mean for the default reduc
    db^{[l]} = {dZ^{[l]}}^\top \mathbf 1, \qquad
    dA^{[l-1]} = dZ^{[l]} W^{[l]}.
 
-Also here: per-sample parameter gradients (the seeds' "gradient of the loss for one sample,
+Also here: per-sample parameter gradients (the tutorials' "gradient of the loss for one sample,
 then average"), the long way round for softmax + cross-entropy (as a reference and a timing
 baseline for the fused :func:`~backprop_lib.softmax_cross_entropy_grad`), a timing helper and a
 small computational-graph drawer for the figures.
@@ -195,7 +195,7 @@ def per_sample_dense_grads(G, A):
 
     .. math::  \frac{\partial J}{\partial W} = \sum_s \delta_s a_s^\top = G^\top A,
 
-    so ``dW_per.sum(0) == G.T @ A``.  The seeds compute the gradient "of the loss for one
+    so ``dW_per.sum(0) == G.T @ A``.  The tutorials compute the gradient "of the loss for one
     sample" and then average; this returns those per-sample pieces.
 
     Parameters
@@ -230,7 +230,7 @@ def softmax_ce_grad_two_step(probs, target, *, method: str = "vjp") -> np.ndarra
 
     ``method="vjp"`` uses the right-hand form on the whole batch at once (what
     :meth:`Softmax.backward <backprop_lib.Softmax.backward>` does); ``method="jacobian"`` builds
-    each sample's :math:`C\times C` Jacobian in a Python loop (what seed 002's separate path
+    each sample's :math:`C\times C` Jacobian in a Python loop (what the *Neural Networks from Scratch*-style tutorial's separate path
     is most likely doing; its code is not shown).  Both equal the fused
     :math:`(p - Y)/B` of :func:`~backprop_lib.softmax_cross_entropy_grad` when each row of
     ``probs`` sums to 1.  They exist as a reference and a timing baseline, not for training.

@@ -13,6 +13,7 @@ from .attention import (
     causal_mask,
     softmax_rows_backward,
 )
+from .convolution import Conv2d, Flatten, MaxPool2d, col2im, im2col
 from .dense import Dense
 from .embedding import Embedding, PositionEmbedding
 from .losses import (
@@ -26,7 +27,8 @@ from .losses import (
 )
 from .module import Module, Parameter
 from .normalization import BatchNorm1d, LayerNorm, standardize, standardize_backward
-from .optim import SGD, Adam, check_hyperparameters
+from .optim import SGD, Adam, check_hyperparameters, clip_grad_norm
+from .recurrent import RNN, LastTimeStep
 from .residual import Residual
 from .sequential import Sequential
 from .transformer import causal_language_model, transformer_block
@@ -35,6 +37,11 @@ __all__ = [
     "Module",
     "Parameter",
     "Dense",
+    "Conv2d",
+    "MaxPool2d",
+    "Flatten",
+    "im2col",
+    "col2im",
     "Elementwise",
     "ReLU",
     "Sigmoid",
@@ -66,6 +73,9 @@ __all__ = [
     "BatchNorm1d",
     "standardize",
     "standardize_backward",
+    "RNN",
+    "LastTimeStep",
+    "clip_grad_norm",
     "SGD",
     "Adam",
     "check_hyperparameters",

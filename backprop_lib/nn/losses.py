@@ -2,7 +2,7 @@ r"""Loss functions, each matching the PyTorch class of the same name (reduction 
 
 Protocol: ``forward(pred, target) -> float`` keeps what it needs; ``backward() -> dL/dpred``
 (same shape as ``pred``).  Every loss accepts ``reduction="mean"`` (PyTorch's default) or
-``"sum"``; :class:`MSELoss` also accepts ``"half_sum"``, the seeds' :math:`\tfrac12\lVert y-a\rVert^2`
+``"sum"``; :class:`MSELoss` also accepts ``"half_sum"``, the tutorials' :math:`\tfrac12\lVert y-a\rVert^2`
 (summed over the batch).
 """
 
@@ -108,7 +108,7 @@ class MSELoss(_Loss):
 
     with :math:`N` the number of elements (``reduction="mean"``). ``"sum"`` drops the
     :math:`1/N`; ``"half_sum"`` is :math:`\tfrac12\sum_k (p_k-y_k)^2` with gradient :math:`p - y`
-    (the per-sample :math:`E = \tfrac12\lVert y - a\rVert^2` of the seeds, summed over the batch).
+    (the per-sample :math:`E = \tfrac12\lVert y - a\rVert^2` of the source tutorials, summed over the batch).
 
     Parameters of ``forward``: ``pred`` and ``target`` of the same shape (any rank).
     """
@@ -217,13 +217,21 @@ class CrossEntropyLoss(_Loss):
     ``[0, C)``, or a one-hot / probability matrix of shape ``(B, C)``.
 
     .. math::  L = -\frac1B \sum_s \sum_c y_{sc} \log \operatorname{softmax}(x_s)_c, \qquad
-               \frac{\partial L}{\partial x} = \frac1B\,(\operatorname{softmax}(x) - Y).
+               \frac{\partial L}{\partial x_s} = \frac1B\,\Big(\operatorname{softmax}(x_s)
+               \sum_c y_{sc} - y_s\Big),
+
+    which is :math:`\tfrac1B(\operatorname{softmax}(x) - Y)` when each target row sums to 1
+    (class indices, one-hot rows, probability distributions). Rows that do not sum to 1 are
+    allowed, as in PyTorch, and get the general form.
     """
 
     def forward(self, pred, target) -> float:
         x, onehot = _class_pair(self, pred, target)
         loss, scale = self._reduce(-(onehot * log_softmax(x)), x.shape[0])
-        self._grad = scale * (softmax(x) - onehot)
+        p = softmax(x)
+        if np.ndim(target) == 2:  # a target matrix: its rows need not sum to 1
+            p = p * onehot.sum(axis=1, keepdims=True)
+        self._grad = scale * (p - onehot)
         return loss
 
 
@@ -250,7 +258,7 @@ def categorical_cross_entropy_grad(p: np.ndarray, onehot: np.ndarray, scale: flo
 
 
 class CategoricalCrossEntropy(_Loss):
-    r"""Cross-entropy on **probabilities** (the seeds' softmax-then-loss form).
+    r"""Cross-entropy on **probabilities** (the softmax-then-loss form of the source tutorials).
 
     ``pred``: probabilities, shape ``(B, C)``, values in :math:`[0, 1]`. ``target``: class indices
     ``(B,)`` or one-hot ``(B, C)``. The loss clamps each log at -100 like ``BCELoss`` (a
@@ -282,7 +290,7 @@ def softmax_cross_entropy_grad(probs, target) -> np.ndarray:
 
     where ``probs`` (shape ``(B, C)``) is :math:`p = \operatorname{softmax}(z)` and ``target`` is
     class indices ``(B,)`` or one-hot ``(B, C)``.  This is the "combined softmax + loss"
-    backward of seed 002; :class:`Softmax` then :class:`CategoricalCrossEntropy` gives the same
+    backward of the tutorial in the style of *Neural Networks from Scratch*; :class:`Softmax` then :class:`CategoricalCrossEntropy` gives the same
     numbers the long way.
     """
     who = "softmax_cross_entropy_grad"

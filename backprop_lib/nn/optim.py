@@ -12,7 +12,7 @@ import numpy as np
 
 from .module import Parameter
 
-__all__ = ["SGD", "Adam", "check_hyperparameters"]
+__all__ = ["SGD", "Adam", "check_hyperparameters", "clip_grad_norm"]
 
 
 _HYPERPARAMETERS = {  # name: (test, what the test asks for)
@@ -163,3 +163,29 @@ class Adam:
             v += (1.0 - b2) * (g * g)
             data = p.data
             data -= step_size * m / (np.sqrt(v) / sqrt_bc2 + self.eps)  # in place
+
+
+def clip_grad_norm(params, max_norm: float) -> float:
+    r"""Scale every gradient in place so that their joint norm is at most ``max_norm``.
+
+    .. math::  g \leftarrow g \cdot \min\Big(1, \frac{c}{\lVert g\rVert_2}\Big),
+       \qquad \lVert g\rVert_2^2 = \sum_{\text{parameters}} \sum_{\text{entries}} g^2,
+
+    as ``torch.nn.utils.clip_grad_norm_`` (which also adds ``1e-6`` to the norm before dividing).
+    The direction of the update is unchanged; only its length is capped.
+
+    Returns
+    -------
+    float
+        The joint norm before clipping.
+    """
+    params = _check_params(params, "clip_grad_norm")
+    if not (isinstance(max_norm, (int, float, np.floating)) and np.isfinite(max_norm) and max_norm > 0):
+        raise ValueError(f"clip_grad_norm: max_norm must be a positive number, got {max_norm!r}")
+    grads = [_grad(p, "clip_grad_norm") for p in params]
+    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= coef
+    return total
