@@ -15,7 +15,9 @@ from .losses import (
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm, standardize, standardize_backward
 from .optim import SGD, Adam
+from .residual import Residual
 from .sequential import Sequential
 
 __all__ = [
@@ -35,6 +37,11 @@ __all__ = [
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
     "Sequential",
+    "Residual",
+    "LayerNorm",
+    "BatchNorm1d",
+    "standardize",
+    "standardize_backward",
     "SGD",
     "Adam",
 ]
