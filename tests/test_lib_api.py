@@ -73,6 +73,8 @@ _ROOT = str(pathlib.Path(backprop_lib.__file__).parent)
     [
         ("backprop_lib.nn", ("backprop_lib.explain", "backprop_lib.book", "backprop_lib.calculus",
                              "backprop_lib.torch_bridge", "sympy", "torch")),
+        ("backprop_lib.autodiff", ("backprop_lib.nn", "backprop_lib.calculus", "backprop_lib.explain",
+                                   "backprop_lib.book", "backprop_lib.torch_bridge", "sympy", "torch")),
         ("backprop_lib.calculus", ("backprop_lib.explain", "backprop_lib.book", "backprop_lib.nn",
                                    "sympy", "torch")),
         ("backprop_lib.explain", ("backprop_lib.book", "backprop_lib.torch_bridge", "sympy", "torch")),
