@@ -311,3 +311,4 @@ def test_train_eval_pass_through_containers():
     net.train(False)
     assert not bn2.training
     assert Dense(2, 2).eval().training is False
+    assert [p.name for p in net.parameters()] == ["W", "b", "gamma", "beta", "gamma", "beta"]
