@@ -92,6 +92,7 @@ def standardize_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axis
     ndarray, shape of ``xhat``
         :math:`\partial L / \partial x`.
     """
+    # rstd * (g - mean(g) - mean(g * xhat) * xhat), computed in one buffer
     g_mean = g.mean(axis=axis, keepdims=True)
     out = g * xhat
     gx_mean = out.mean(axis=axis, keepdims=True)
@@ -251,7 +252,8 @@ class BatchNorm1d(Module):
     **Evaluation** (after :meth:`~backprop_lib.nn.module.Module.eval`):
     :math:`y = \gamma \odot (x - m)/\sqrt{v + \varepsilon} + \beta` with the running
     statistics, an affine map of each sample on its own. Before any training step these are
-    ``m = 0``, ``v = 1``, so ``eval()`` on a fresh layer gives :math:`y = \gamma \odot x / \sqrt{1 + \varepsilon} + \beta` — the same as PyTorch.
+    ``m = 0``, ``v = 1``, so ``eval()`` on a fresh layer gives
+    :math:`y = \gamma \odot x / \sqrt{1 + \varepsilon} + \beta`, the same as PyTorch.
 
     Parameters
     ----------
