@@ -74,7 +74,7 @@ def make_fns(kind: str, batch: int, width: int, dtype_name: str):
     return lib_call, torch_call, diff
 
 
-def run(quick: bool = False, threads: int = 1) -> dict:
+def run(quick: bool = False, threads: int = 1, repeats: int = 15, min_block: float = 0.05) -> dict:
     import torch
     from threadpoolctl import threadpool_limits
 
@@ -84,7 +84,9 @@ def run(quick: bool = False, threads: int = 1) -> dict:
               "settings": {"call": "forward + backward, training mode", "quick": quick,
                            "timing": "per-repeat block means, interleaved; ratio = torch / library"},
               "rows": []}
-    repeats, min_block = (3, 0.01) if quick else (15, 0.05)
+    if quick:
+        repeats, min_block = 3, 0.01
+    result["settings"].update(repeats=repeats, min_block_s=min_block)
     for kind in ("LayerNorm", "BatchNorm1d"):
         for batch, width in SIZES:
             for dtype_name in DTYPES:
@@ -111,9 +113,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="few repeats; writes no file unless --out")
     ap.add_argument("--threads", type=int, default=1, help="BLAS and torch threads (default 1)")
+    ap.add_argument("--repeats", type=int, default=15, help="interleaved repeats per case (default 15)")
+    ap.add_argument("--min-block", type=float, default=0.05, help="seconds per timed block (default 0.05)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
-    result = run(quick=args.quick, threads=args.threads)
+    result = run(quick=args.quick, threads=args.threads, repeats=args.repeats, min_block=args.min_block)
     out = args.out or (None if args.quick else RESULTS)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
