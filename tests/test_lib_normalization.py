@@ -312,3 +312,27 @@ def test_train_eval_pass_through_containers():
     assert not bn2.training
     assert Dense(2, 2).eval().training is False
     assert [p.name for p in net.parameters()] == ["W", "b", "gamma", "beta", "gamma", "beta"]
+
+
+@pytest.mark.parametrize("make", [lambda: LayerNorm(5), lambda: BatchNorm1d(5), lambda: Residual(Dense(5, 5, rng=0))])
+def test_gradcheck_passes_and_backward_overwrites(make):
+    module = make()
+    x = np.random.default_rng(11).standard_normal((4, 5))
+    assert matcalc.gradcheck(module, x)
+    g = np.random.default_rng(12).standard_normal((4, 5))
+    module(x)
+    first = [module.backward(g)] + [p.grad.copy() for p in module.parameters()]
+    second = [module.backward(g)] + [p.grad for p in module.parameters()]
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)  # a second backward overwrites, it does not add
+
+
+def test_gradcheck_catches_a_backward_that_treats_the_statistics_as_constants():
+    class ConstantStatistics(BatchNorm1d):  # the evaluation-mode formula used in training
+        def backward(self, grad_out):
+            super().backward(grad_out)
+            return grad_out * self.gamma * self._rstd
+
+    x = np.random.default_rng(13).standard_normal((4, 3))
+    with pytest.raises(matcalc.GradcheckError, match="gradient for input disagrees"):
+        matcalc.gradcheck(ConstantStatistics(3), x)
