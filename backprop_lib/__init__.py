@@ -16,13 +16,13 @@ rows are samples (``Z = A @ W.T + b``); ``W`` has PyTorch's ``(out, in)`` layout
 stacks columns; Jacobians are numerator layout; losses average over the batch.
 """
 
-from . import autodiff, book, calculus, explain, nn
+from . import autodiff, book, calculus, explain, nn, torch_bridge
 from .book import timing
 from .calculus import matcalc
-from .explain import datasets, efficiency, training, worked
+from .explain import datasets, efficiency, second_order, training, worked
 from .nn import *  # noqa: F403  (the flat public surface)
 from .nn import __all__ as _nn_all
-from .torch_bridge import from_torch, loss_to_torch, to_torch
+from .torch_bridge import from_torch, loss_to_torch, max_relative_gradient_error, to_torch
 
 __all__ = [
     *_nn_all,
@@ -33,6 +33,7 @@ __all__ = [
     "matcalc",
     "worked",
     "efficiency",
+    "second_order",
     "datasets",
     "training",
     "book",
@@ -40,6 +41,8 @@ __all__ = [
     "to_torch",
     "from_torch",
     "loss_to_torch",
+    "max_relative_gradient_error",
+    "torch_bridge",
 ]
 
 __version__ = "0.2.0"

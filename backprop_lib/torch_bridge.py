@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from .nn.activations import ACTIVATIONS, Softmax
+from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
+from .nn.recurrent import RNN, LastTimeStep
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.normalization import BatchNorm1d, LayerNorm
 from .nn.residual import Residual
 from .nn.sequential import Sequential
 
-__all__ = ["to_torch", "from_torch", "loss_to_torch"]
-
-_ACTIVATIONS = {ReLU: "ReLU", Sigmoid: "Sigmoid", Tanh: "Tanh", Identity: "Identity"}
-
+__all__ = ["to_torch", "from_torch", "loss_to_torch", "max_relative_gradient_error"]
 
 def to_torch(model: Sequential, dtype=None):
     """Return a ``torch.nn.Sequential`` computing the same function as ``model``.
@@ -26,12 +25,15 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax``,
-        ``LayerNorm``, ``BatchNorm1d`` (running statistics and training mode copied),
-        ``Residual`` (a small ``torch.nn.Module`` computing ``x + inner(x)``) and nested
+        Made of ``Dense``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Conv2d``,
+        ``MaxPool2d``, ``Flatten``, ``LayerNorm``, ``BatchNorm1d`` (running statistics and
+        training mode copied), ``Residual`` (a small ``torch.nn.Module`` computing
+        ``x + inner(x)``), the activations of :data:`~backprop_lib.nn.activations.ACTIVATIONS`
+        (``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax``, ...) and nested
         ``Sequential`` models (which become nested ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
-        Defaults to the dtype of the first ``Dense`` layer's weights (float64 unless set).
+        Defaults to each ``Dense`` layer's own weight dtype (float64 unless set), so a model
+        mixing float32 and float64 layers keeps that mix.
     """
     import torch
 
@@ -44,16 +46,30 @@ def to_torch(model: Sequential, dtype=None):
                 lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
                 lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
             layers.append(lin)
+        elif isinstance(m, Conv2d):
+            t_dtype = dtype or getattr(torch, str(m.W.dtype))
+            conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                                   dtype=t_dtype)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
+                conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
+            layers.append(conv)
+        elif isinstance(m, RNN):
+            layers.append(_torch_rnn(m, dtype or getattr(torch, str(m.W_hh.dtype))))
+        elif isinstance(m, LastTimeStep):
+            layers.append(_TorchLastTimeStep())
+        elif isinstance(m, MaxPool2d):
+            layers.append(torch.nn.MaxPool2d(m.kernel_size, m.stride))
+        elif isinstance(m, Flatten):
+            layers.append(torch.nn.Flatten())
         elif isinstance(m, Sequential):
             layers.append(to_torch(m, dtype))
         elif isinstance(m, Residual):
             layers.append(_TorchResidual.make(to_torch(Sequential(m.module), dtype)))
         elif isinstance(m, (LayerNorm, BatchNorm1d)):
             layers.append(_norm_to_torch(m, dtype or getattr(torch, str(m.dtype))))
-        elif isinstance(m, Softmax):
-            layers.append(torch.nn.Softmax(dim=-1))
-        elif type(m) in _ACTIVATIONS:
-            layers.append(getattr(torch.nn, _ACTIVATIONS[type(m)])())
+        elif type(m) in ACTIVATIONS.values():  # each activation names its torch.nn class
+            layers.append(getattr(torch.nn, m.torch_name)(**m.torch_kwargs))
         else:
             raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
     return torch.nn.Sequential(*layers)
@@ -101,11 +117,41 @@ class _TorchResidual:
         return cls.cls(inner)
 
 
+def _TorchLastTimeStep():
+    import torch
+
+    class LastStep(torch.nn.Module):
+        def forward(self, x):
+            return x[:, -1]
+
+    return LastStep()
+
+
+def _torch_rnn(m: RNN, dtype):
+    """``torch.nn.RNN(batch_first=True)`` with ``m``'s weights, returning only its outputs."""
+    import torch
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.RNN(m.input_size, m.hidden_size, batch_first=True, dtype=dtype)
+
+        def forward(self, x):
+            return self.rnn(x)[0]
+
+    wrapper = HiddenStates()
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", m.W_ih), ("weight_hh_l0", m.W_hh),
+                            ("bias_ih_l0", m.b_ih), ("bias_hh_l0", m.b_hh)):
+            getattr(wrapper.rnn, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    return wrapper
+
+
 def from_torch(module) -> Sequential:
     """Return a :class:`Sequential` with the same layers and (copied) weights as a ``torch.nn.Sequential``."""
     import torch
 
-    reverse = {name: cls for cls, name in _ACTIVATIONS.items()}
+    reverse = {cls.torch_name: cls for cls in ACTIVATIONS.values() if cls is not Softmax}
     modules = []
     for m in module:
         if isinstance(m, torch.nn.Linear):
@@ -152,3 +198,48 @@ def loss_to_torch(loss):
             return per_sample.mean() if loss.reduction == "mean" else per_sample.sum()
         return categorical
     raise ValueError(f"loss_to_torch: no PyTorch equivalent known for {loss!r}")
+
+
+def max_relative_gradient_error(model: Sequential, loss, X, Y) -> float:
+    r"""Worst relative error of the library's gradients against PyTorch autograd (float64).
+
+    Runs ``loss.forward(model.forward(X), Y)`` and ``model.backward(loss.backward())`` in the
+    library, and the same computation on ``to_torch(model)`` with ``loss_to_torch(loss)`` and
+    ``.backward()``; then, over the input gradient and every parameter gradient :math:`g`,
+
+    .. math::  e = \max_g \frac{\lVert g_{\text{lib}} - g_{\text{torch}}\rVert_\infty}
+                               {\max(\lVert g_{\text{torch}}\rVert_\infty,\ 10^{-300})}.
+
+    The floor keeps an exactly zero gradient (a layer behind dead ReLUs) at :math:`0/10^{-300}`
+    instead of :math:`0/0`.
+
+    Parameters
+    ----------
+    model : Sequential
+        Any model :func:`to_torch` converts; its parameter gradients are overwritten.
+    loss : loss object
+        Any loss :func:`loss_to_torch` converts.
+    X : ndarray, shape (B, n_0)
+        Float input (its gradient is compared too).
+    Y : ndarray
+        The target, as ``loss`` expects it (class indices stay integers).
+
+    Returns
+    -------
+    float
+    """
+    import torch
+
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"max_relative_gradient_error: X must be (batch, features), got shape {X.shape}")
+    loss.forward(model.forward(X), Y)
+    gx = model.backward(loss.backward())
+    tmodel = to_torch(model)
+    Xt = torch.tensor(X, requires_grad=True)
+    loss_to_torch(loss)(tmodel(Xt), torch.as_tensor(np.asarray(Y))).backward()
+    pairs = [(gx, Xt.grad)]
+    pairs += [(p.grad, q.grad) for p, q in zip(model.parameters(), tmodel.parameters(), strict=True)]
+    return max(
+        float(np.abs(a - b.numpy()).max() / max(np.abs(b.numpy()).max(), 1e-300)) for a, b in pairs
+    )

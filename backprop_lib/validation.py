@@ -8,10 +8,14 @@ a bare NumPy broadcasting error.  ``assert`` is never used: ``python -O`` remove
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
-__all__ = ["as_float_array", "check_rank", "check_last_dim", "check_same_shape", "check_finite", "SMALL"]
+__all__ = [
+    "as_float_array", "check_rank", "check_last_dim", "check_same_shape", "check_finite",
+    "check_positive_int", "SMALL",
+]
 
 
 def as_float_array(x, who: str, dtype=None) -> np.ndarray:
@@ -69,3 +73,32 @@ def check_finite(x: np.ndarray, who: str, what: str = "input") -> None:
     if n_bad:
         raise ValueError(f"{who}: {what} of shape {x.shape} contains {n_bad} non-finite value(s) (NaN or inf)")
 
+
+
+def check_positive_int(value, name: str, who: str, low: int = 1) -> int:
+    """Return ``value`` as an ``int`` if it is an integer ``>= low``; raise ``ValueError`` if not.
+
+    Python, NumPy and SymPy integers pass (anything with ``__index__``); ``bool`` does not (``True`` is an ``int`` to Python, but
+    ``mlp([2, True, 3])`` is a mistake), and neither do floats such as ``2.0``.
+
+    Parameters
+    ----------
+    value : object
+        The size to check.
+    name : str
+        Its parameter name, for the message (``"in_features"``).
+    who : str
+        The function or module, for the message (``"Dense"``).
+    low : int
+        The smallest allowed value (1: a positive integer).
+    """
+    number = None
+    if not isinstance(value, (bool, np.bool_)):
+        try:
+            number = operator.index(value)  # int, NumPy and SymPy integers; not 2.0, not "2"
+        except TypeError:
+            pass
+    if number is None or number < low:
+        wanted = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{who}: {name} must be {wanted}, got {value!r}")
+    return number

@@ -4,6 +4,7 @@ import torch
 
 from backprop_lib import Identity, ReLU, Sigmoid, Softmax, Tanh
 from lib_reference import assert_matches_torch, t64
+from parity import check_against_torch
 
 ELEMENTWISE = {
     "ReLU": (ReLU, torch.relu),
@@ -18,15 +19,7 @@ SHAPES = [(1, 1), (1, 5), (4, 1), (3, 3), (6, 2), (5,)]
 @pytest.mark.parametrize("shape", SHAPES)
 def test_elementwise_forward_and_backward_match_torch(name, shape):
     cls, ref = ELEMENTWISE[name]
-    rng = np.random.default_rng(len(shape) * 7 + shape[0])
-    z = rng.standard_normal(shape) * 3
-    g = rng.standard_normal(shape)
-    zt = t64(z, grad=True)
-    out = ref(zt)
-    out.backward(t64(g))
-    act = cls()
-    assert_matches_torch(act.forward(z), out, f"{name} forward")
-    assert_matches_torch(act.backward(g), zt.grad, f"{name} backward")
+    check_against_torch(cls(), ref, shape, rng=len(shape) * 7 + shape[0], scale=3.0)
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
@@ -77,15 +70,7 @@ def test_saturating_activations_at_plus_minus_1000_are_finite_and_match_torch(cl
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 4), (5, 3), (3, 3), (4,)])
 def test_softmax_forward_backward_match_torch(shape):
-    rng = np.random.default_rng(shape[0])
-    z = rng.standard_normal(shape) * 2
-    g = rng.standard_normal(shape)
-    zt = t64(z, grad=True)
-    out = torch.softmax(zt, dim=-1)
-    out.backward(t64(g))
-    sm = Softmax()
-    assert_matches_torch(sm.forward(z), out, "softmax forward")
-    assert_matches_torch(sm.backward(g), zt.grad, "softmax backward")
+    check_against_torch(Softmax(), lambda t: torch.softmax(t, dim=-1), shape, rng=shape[0], scale=2.0)
 
 
 def test_softmax_jacobian_is_diag_s_minus_ssT_and_matches_torch_and_backward():

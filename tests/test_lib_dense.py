@@ -4,6 +4,7 @@ import torch
 
 from backprop_lib import Dense
 from lib_reference import assert_matches_torch, t64
+from parity import check_against_torch
 
 SHAPES = [  # (batch, in, out): batch 1, width 1, square, non-square
     (1, 1, 1), (1, 3, 2), (4, 1, 5), (5, 3, 3), (7, 4, 2), (2, 6, 1), (3, 2, 8),
@@ -21,17 +22,7 @@ def torch_linear(layer):
 @pytest.mark.parametrize(("batch", "n_in", "n_out"), SHAPES)
 def test_forward_and_all_gradients_match_torch(batch, n_in, n_out):
     rng = np.random.default_rng(batch * 100 + n_in * 10 + n_out)
-    layer = Dense(n_in, n_out, rng=rng)
-    x = rng.standard_normal((batch, n_in))
-    g = rng.standard_normal((batch, n_out))
-    lin = torch_linear(layer)
-    xt = t64(x, grad=True)
-    zt = lin(xt)
-    zt.backward(t64(g))
-    assert_matches_torch(layer.forward(x), zt, "Dense forward")
-    assert_matches_torch(layer.backward(g), xt.grad, "Dense dX")
-    assert_matches_torch(layer.dW, lin.weight.grad, "Dense dW")
-    assert_matches_torch(layer.db, lin.bias.grad, "Dense db")
+    check_against_torch(Dense(n_in, n_out, rng=rng), torch.nn.functional.linear, (batch, n_in), rng=rng)
 
 
 def test_single_sample_vector_input_gives_vector_output():
@@ -84,13 +75,10 @@ def test_parameters_are_live_handles():
 # --- bad input -----------------------------------------------------------------------------
 
 def test_bad_input_wrong_width_names_module_and_shapes():
-    with pytest.raises(ValueError, match=r"Dense\(4 -> 3\).*\(batch, 4\).*\(2, 5\)"):
+    with pytest.raises(ValueError, match=r"Dense\(4 -> 3\).*\(\.\.\., 4\).*\(2, 5\)"):
         Dense(4, 3)(np.ones((2, 5)))
-
-
-def test_bad_input_wrong_rank():
-    with pytest.raises(ValueError, match=r"Dense\(4 -> 3\).*rank 3"):
-        Dense(4, 3)(np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match=r"Dense\(4 -> 3\).*\(\.\.\., 4\).*\(2, 3, 5\)"):
+        Dense(4, 3)(np.ones((2, 3, 5)))
 
 
 def test_bad_input_scalar_rank0():
@@ -176,3 +164,97 @@ def test_parameter_backward_checks_like_backward():
     layer.forward(np.ones(3))  # one sample as a vector
     layer.parameter_backward(np.array([1.0, -1.0]))
     np.testing.assert_array_equal(layer.dW, [[1, 1, 1], [-1, -1, -1]])
+
+
+# --- any leading shape, like torch.nn.Linear ------------------------------------------------
+
+LEADING = [(), (1,), (5,), (2, 3), (1, 4), (2, 1, 3), (3, 2, 2, 1)]
+
+
+@pytest.mark.parametrize("lead", LEADING)
+@pytest.mark.parametrize(("n_in", "n_out"), [(1, 1), (3, 2), (4, 4), (2, 5)])
+def test_any_leading_shape_matches_torch_linear(lead, n_in, n_out):
+    """Input (..., in): value, dX, and dW, db summed over every leading axis, as nn.Linear."""
+    rng = np.random.default_rng(len(lead) * 1000 + int(np.prod(lead)) * 10 + n_in * 3 + n_out)
+    layer = Dense(n_in, n_out, rng=rng)
+    check_against_torch(layer, torch.nn.functional.linear, (*lead, n_in), rng=rng)
+    assert layer.forward(np.zeros((*lead, n_in))).shape == (*lead, n_out)
+
+
+@pytest.mark.parametrize("lead", LEADING)
+def test_input_grad_false_sets_the_same_parameter_gradients(lead):
+    rng = np.random.default_rng(len(lead))
+    layer = Dense(3, 2, rng=rng)
+    x, g = rng.standard_normal((*lead, 3)), rng.standard_normal((*lead, 2))
+    layer.forward(x)
+    dx = layer.backward(g)
+    dW, db = layer.dW, layer.db
+    layer.dW = layer.db = None
+    layer.forward(x)
+    assert layer.backward(g, input_grad=False) is None
+    np.testing.assert_array_equal(layer.dW, dW)
+    np.testing.assert_array_equal(layer.db, db)
+    assert dx.shape == x.shape
+
+
+def test_leading_axes_are_one_batch_axis():
+    """(B, T, in) gives exactly what the same rows as one (B*T, in) batch give."""
+    rng = np.random.default_rng(7)
+    layer = Dense(3, 2, rng=rng)
+    x = rng.standard_normal((4, 5, 3))
+    g = rng.standard_normal((4, 5, 2))
+    z3, dx3 = layer.forward(x), layer.backward(g)
+    dW3, db3 = layer.dW, layer.db
+    z2, dx2 = layer.forward(x.reshape(20, 3)), layer.backward(g.reshape(20, 2))
+    np.testing.assert_array_equal(z3.reshape(20, 2), z2)
+    np.testing.assert_array_equal(dx3.reshape(20, 3), dx2)
+    np.testing.assert_array_equal(dW3, layer.dW)
+    np.testing.assert_array_equal(db3, layer.db)
+
+
+def test_non_contiguous_leading_input():
+    rng = np.random.default_rng(8)
+    layer = Dense(3, 2, rng=rng)
+    x = rng.standard_normal((3, 4, 5)).transpose(2, 1, 0)  # (5, 4, 3), not C-contiguous
+    g = rng.standard_normal((5, 4, 2))
+    lin = torch_linear(layer)
+    xt = t64(x, grad=True)
+    lin(xt).backward(t64(g))
+    layer.forward(x)
+    assert_matches_torch(layer.backward(g), xt.grad, "Dense dX, transposed input")
+    assert_matches_torch(layer.dW, lin.weight.grad, "Dense dW, transposed input")
+
+
+def test_backward_grad_shape_must_match_the_leading_shape():
+    layer = Dense(3, 2, rng=0)
+    layer.forward(np.ones((2, 4, 3)))
+    with pytest.raises(ValueError, match=r"grad_out of shape \(2, 4, 2\).*got \(8, 2\)"):
+        layer.backward(np.ones((8, 2)))
+
+
+def test_backward_shows_its_equations():
+    """Chapters print Dense.backward as the theorem in code: the equations are its body."""
+    import inspect
+
+    src = inspect.getsource(Dense.backward)
+    for line in ("self.dW = G.T @ X", "self.db = G.sum(0)", "(G @ self.W)"):
+        assert line in src, line
+
+
+class MeanBias(Dense):
+    """A subclass with its own backward(grad_out), without input_grad."""
+
+    def backward(self, grad_out):
+        dx = super().backward(grad_out)
+        self.db = self.db / 2
+        return dx
+
+
+def test_parameter_backward_uses_a_subclass_backward():
+    from backprop_lib import Sequential
+
+    layer = MeanBias(3, 2, rng=0)
+    model = Sequential(layer)
+    model.forward(np.ones((2, 3)))
+    model.backward(np.ones((2, 2)), input_grad=False)  # calls layer.parameter_backward
+    np.testing.assert_array_equal(layer.db, [1.0, 1.0])

@@ -237,3 +237,74 @@ def test_backward_before_forward_is_an_error():
 def test_fused_gradient_bad_rank():
     with pytest.raises(ValueError, match="softmax_cross_entropy_grad"):
         softmax_cross_entropy_grad(np.zeros(3), np.array([0]))
+
+
+# --- exact gradients for tiny but representable probabilities -------------------------------
+
+@pytest.mark.parametrize("scale", [30.0, 40.0, 50.0])
+@pytest.mark.parametrize("dtype_seed", [0, 1, 2])
+def test_softmax_then_cce_matches_torch_nll_of_log_softmax_for_large_logits(scale, dtype_seed):
+    """Logits of size 30-50 put target probabilities far below 1e-12: the old floor
+    max(p, 1e-12) made the logit gradient wrong by orders of magnitude there."""
+    rng = np.random.default_rng(dtype_seed)
+    B, C = 6, 5
+    z = 0.9 * scale * rng.uniform(-1.0, 1.0, (B, C))  # spread <= 90: -log p stays below 100
+    target = rng.integers(0, C, B)
+    z[0, target[0]] = -0.9 * scale  # at least one target probability below 1e-12
+    z[0, (target[0] + 1) % C] = 0.9 * scale
+    sm, cce = Softmax(), CategoricalCrossEntropy()
+    p = sm.forward(z)
+    assert np.exp(-100) < p[np.arange(B), target].min() < 1e-20
+    value = cce.forward(p, target)
+    dz = sm.backward(cce.backward())
+    zt = t64(z, grad=True)
+    vt = F.nll_loss(torch.log(torch.softmax(zt, dim=1)), torch.tensor(target))
+    vt.backward()
+    assert_matches_torch(value, vt, "Softmax -> CCE value")
+    assert_matches_torch(dz, zt.grad, "Softmax -> CCE logit gradient")
+    ce = CrossEntropyLoss()
+    ce(z, target)
+    assert_matches_torch(dz, ce.backward(), "Softmax -> CCE vs CrossEntropyLoss on the logits")
+
+
+def test_cce_gradient_is_minus_y_over_p_for_tiny_p():
+    p = np.array([[1e-30, 1.0 - 1e-30], [1e-300, 1.0]])
+    loss = CategoricalCrossEntropy(reduction="sum")
+    loss(p, np.array([0, 0]))
+    np.testing.assert_array_equal(loss.backward(), [[-1.0 / 1e-30, -0.0], [-1.0 / 1e-300, -0.0]])
+    pt = t64(p, grad=True)
+    F.nll_loss(torch.log(pt), torch.tensor([0, 0]), reduction="sum").backward()
+    assert_matches_torch(loss.backward(), pt.grad, "CCE gradient at p = 1e-30, 1e-300")
+
+
+def test_cce_floors_only_zero_and_subnormal_probabilities():
+    tiny = np.finfo(np.float64).tiny
+    p = np.array([[0.0, 1.0], [tiny, 1.0 - tiny], [5e-324, 1.0]])
+    loss = CategoricalCrossEntropy(reduction="sum")
+    with np.errstate(over="raise", invalid="raise", divide="ignore"):
+        loss(p, np.array([0, 0, 0]))
+        g = loss.backward()
+    assert np.isfinite(g).all()
+    assert g[0, 0] == g[2, 0] == -1.0 / tiny  # floored: 1/p is infinite or not representable
+    assert g[1, 0] == -1.0 / tiny  # the smallest normal probability itself: exact
+
+
+def test_cce_float32_gradient_for_tiny_probabilities():
+    p = np.array([[1e-30, 1.0]], dtype=np.float32)
+    loss = CategoricalCrossEntropy()
+    loss(p, np.array([0]))
+    g = loss.backward()
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g[0, 0], -1.0 / np.float32(1e-30), rtol=1e-6)
+
+
+def test_two_step_softmax_ce_gradient_is_exact_for_tiny_probabilities():
+    from backprop_lib.explain import worked
+
+    z = np.array([[-40.0, 40.0, 0.0], [1.0, 2.0, 3.0]])
+    p = Softmax().forward(z)
+    target = np.array([0, 2])
+    fused = softmax_cross_entropy_grad(p, target)
+    for method in ("vjp", "jacobian"):
+        np.testing.assert_allclose(worked.softmax_ce_grad_two_step(p, target, method=method), fused,
+                                   rtol=1e-12, atol=1e-15)

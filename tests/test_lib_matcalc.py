@@ -123,3 +123,88 @@ def test_gradcheck_catches_a_wrong_backward():
 
 def test_numerical_jacobian_of_empty_input():
     assert numerical_jacobian(lambda v: np.array([1.0, 2.0]), np.zeros(0)).shape == (2, 0)
+
+
+# --- directional mode: all arrays at once, O(directions) evaluations --------------------------
+
+class CountingDense(Dense):
+    calls = 0
+
+    def forward(self, x):
+        CountingDense.calls += 1
+        return super().forward(x)
+
+
+def test_directional_gradcheck_passes_on_modules_and_losses():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((4, 3))
+    assert gradcheck(Dense(3, 2, rng=0), x, mode="directional")
+    model = Sequential(Dense(3, 8, rng=1), Tanh(), Dense(8, 8, rng=2), ReLU(), Dense(8, 2, rng=3))
+    assert gradcheck(model, x, mode="directional", directions=5)
+    assert gradcheck(CrossEntropyLoss(), rng.standard_normal((5, 4)), target=np.array([0, 3, 1, 2, 2]),
+                     mode="directional")
+
+
+def test_directional_gradcheck_catches_a_wrong_backward():
+    x = np.random.default_rng(2).standard_normal((3, 3))
+    with pytest.raises(GradcheckError, match=r"directional derivative 1 of 3 \(all of input, W, b at once\)"):
+        gradcheck(TransposedBiasBug(3, 2, rng=0), x, mode="directional")
+    assert gradcheck(TransposedBiasBug(3, 2, rng=0), x, mode="directional", raise_exception=False) is False
+    with pytest.raises(GradcheckError, match="directional"):
+        gradcheck(ForgotActivationDerivative(), x, mode="directional")
+
+
+class OneWrongEntry(Dense):
+    """A gradient wrong in a single entry of a large weight matrix."""
+
+    def backward(self, grad_out, *, input_grad=True):
+        dx = super().backward(grad_out, input_grad=input_grad)
+        self.dW[3, 7] += 1e-2
+        return dx
+
+
+def test_directional_gradcheck_finds_one_wrong_entry_among_thousands():
+    x = np.random.default_rng(6).standard_normal((10, 40))
+    assert gradcheck(Dense(40, 50, rng=0), x, mode="directional")
+    for seed in range(5):  # each seed draws other directions
+        with pytest.raises(GradcheckError, match="directional"):
+            gradcheck(OneWrongEntry(40, 50, rng=0), x, mode="directional", rng=seed)
+
+
+def test_directional_gradcheck_costs_two_evaluations_per_direction():
+    x = np.random.default_rng(7).standard_normal((4, 6))
+    CountingDense.calls = 0
+    gradcheck(CountingDense(6, 5, rng=0), x, mode="directional", directions=4)
+    assert CountingDense.calls == 1 + 2 * 4
+    CountingDense.calls = 0
+    gradcheck(CountingDense(6, 5, rng=0), x)  # entries: 2 per entry of x, W and b
+    assert CountingDense.calls == 1 + 2 * (x.size + 6 * 5 + 5)
+
+
+def test_directional_gradcheck_restores_every_array():
+    layer = Dense(3, 2, rng=0)
+    W, b = layer.W.copy(), layer.b.copy()
+    gradcheck(layer, np.ones((2, 3)), mode="directional")
+    np.testing.assert_array_equal(layer.W, W)
+    np.testing.assert_array_equal(layer.b, b)
+
+
+def test_gradcheck_mode_arguments():
+    with pytest.raises(ValueError, match="mode must be 'entries' or 'directional'"):
+        gradcheck(Dense(2, 2), np.ones((1, 2)), mode="random")
+    with pytest.raises(ValueError, match="directions must be a positive integer"):
+        gradcheck(Dense(2, 2), np.ones((1, 2)), mode="directional", directions=0)
+
+
+class WrongShapeGrad(Dense):
+    def backward(self, grad_out, *, input_grad=True):
+        dx = super().backward(grad_out, input_grad=input_grad)
+        self.db = self.db[:1]
+        return dx
+
+
+def test_directional_gradcheck_rejects_a_gradient_of_the_wrong_shape():
+    x = np.ones((2, 3))
+    with pytest.raises(GradcheckError, match=r"gradient for b has shape \(1,\), expected \(2,\)"):
+        gradcheck(WrongShapeGrad(3, 2, rng=0), x, mode="directional")
+    assert gradcheck(WrongShapeGrad(3, 2, rng=0), x, mode="directional", raise_exception=False) is False

@@ -148,7 +148,7 @@ def test_sgd_trains_seed003_network_like_torch_with_bce():
 
 
 @pytest.mark.parametrize(("args", "match"), [
-    (dict(lr=0), "lr must be > 0"), (dict(lr=0.1, momentum=1.0), "momentum"),
+    (dict(lr=0), "lr must be a finite number > 0"), (dict(lr=0.1, momentum=1.0), "momentum"),
     (dict(lr=0.1, weight_decay=-1), "weight_decay"), (dict(lr=0.1, nesterov=True), "nesterov"),
 ])
 def test_sgd_bad_arguments(args, match):
@@ -157,11 +157,37 @@ def test_sgd_bad_arguments(args, match):
 
 
 @pytest.mark.parametrize(("args", "match"), [
-    (dict(lr=-1), "lr must be > 0"), (dict(betas=(0.9, 1.0)), "betas"), (dict(eps=0), "eps"),
+    (dict(lr=-1), "lr must be a finite number > 0"), (dict(betas=(0.9, 1.0)), r"beta2 must be .* in \[0, 1\)"),
+    (dict(betas=(0.9,)), "betas must be two numbers"), (dict(betas=0.9), "betas must be two numbers"),
+    (dict(eps=0), "eps"), (dict(weight_decay=-1e-3), "Adam: weight_decay must be a finite number >= 0"),
+    (dict(lr=float("nan")), "lr"), (dict(lr=float("inf")), "lr"), (dict(lr=True), "lr"),
 ])
 def test_adam_bad_arguments(args, match):
     with pytest.raises(ValueError, match=match):
         Adam(Dense(2, 2).parameters(), **args)
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (dict(lr=0.1, dampening=1.5), r"SGD: dampening must be a finite number in \[0, 1\]"),
+    (dict(lr=0.1, dampening=-0.1), "dampening"), (dict(lr=float("nan")), "lr"),
+    (dict(lr="0.1"), "lr must be a finite number"), (dict(lr=0.1, momentum=float("nan")), "momentum"),
+])
+def test_sgd_checks_every_hyperparameter(args, match):
+    with pytest.raises(ValueError, match=match):
+        SGD(Dense(2, 2).parameters(), **args)
+
+
+def test_optimizers_share_one_hyperparameter_check(monkeypatch):
+    """SGD and Adam both call check_hyperparameters, with every hyper-parameter they take."""
+    from backprop_lib.nn import optim
+
+    seen = []
+    monkeypatch.setattr(optim, "check_hyperparameters", lambda who, **kw: seen.append((who, sorted(kw))))
+    params = Dense(2, 2).parameters()
+    SGD(params, lr=0.1)
+    Adam(params)
+    assert seen == [("SGD", ["dampening", "lr", "momentum", "weight_decay"]),
+                    ("Adam", ["beta1", "beta2", "eps", "lr", "weight_decay"])]
 
 
 def test_optimizer_bad_parameter_lists():

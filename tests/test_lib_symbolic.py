@@ -50,9 +50,9 @@ def test_scalar_identities_and_failures():
 
 
 def test_bad_sizes():
-    with pytest.raises(ValueError, match="sizes must be positive, got 0x2"):
+    with pytest.raises(ValueError, match="symbolic.matrix: rows must be a positive integer, got 0"):
         S.matrix("A", 0, 2)
-    with pytest.raises(ValueError, match="size must be positive, got 0"):
+    with pytest.raises(ValueError, match="symbolic.vector: n must be a positive integer, got 0"):
         S.vector("a", 0)
     with pytest.raises(ValueError, match="need 6 entries"):
         S.unvec(sp.zeros(5, 1), 2, 3)

@@ -98,3 +98,85 @@ def test_to_torch_normalisation_and_residual_layers():
     tm = to_torch(model)
     assert not tm[1].training
     assert_matches_torch(model(x), tm(t64(x)), "to_torch with norms (eval)")
+
+
+def test_max_relative_gradient_error_is_rounding_and_catches_a_wrong_backward():
+    from backprop_lib import max_relative_gradient_error, torch_bridge
+    from backprop_lib.explain.training import mlp
+
+    assert torch_bridge.max_relative_gradient_error is max_relative_gradient_error
+    rng = np.random.default_rng(0)
+    model = mlp([3, 5, 4], "tanh", rng=rng)
+    X = rng.standard_normal((6, 3))
+    assert max_relative_gradient_error(model, MSELoss(), X, rng.standard_normal((6, 4))) < 1e-13
+    y = rng.integers(0, 4, 6)
+    assert max_relative_gradient_error(model, CrossEntropyLoss(), X, y) < 1e-13
+    dense = model[0]
+    original = dense.backward
+
+    def wrong(g):
+        out = original(g)
+        dense.dW = dense.dW * 1.01
+        return out
+
+    dense.backward = wrong
+    assert 5e-3 < max_relative_gradient_error(model, CrossEntropyLoss(), X, y) < 2e-2
+    with pytest.raises(ValueError, match="max_relative_gradient_error: X must be"):
+        max_relative_gradient_error(model, MSELoss(), X[0], y)
+
+
+# --- one registry of activations ------------------------------------------------------------
+
+def test_registry_lists_every_activation_with_its_names():
+    from backprop_lib import ACTIVATIONS
+
+    assert sorted(ACTIVATIONS) == ["identity", "relu", "sigmoid", "softmax", "tanh"]
+    for name, cls in ACTIVATIONS.items():
+        assert cls.name == name
+        assert isinstance(getattr(torch.nn, cls.torch_name)(**cls.torch_kwargs), torch.nn.Module)
+
+
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "identity", "softmax"])
+def test_to_torch_and_mlp_agree_for_every_registered_activation(name):
+    from backprop_lib import ACTIVATIONS
+    from backprop_lib.explain.training import mlp
+
+    model = mlp([3, 4, 2], name, output_activation=name, rng=0)
+    tm = to_torch(model)
+    assert type(tm[1]).__name__ == ACTIVATIONS[name].torch_name
+    x = np.random.default_rng(2).standard_normal((5, 3))
+    assert_matches_torch(model(x), tm(t64(x)), f"to_torch with {name}")
+    assert_matches_torch(from_torch(tm)(x), tm(t64(x)), f"from_torch with {name}")
+
+
+def test_a_new_registered_activation_reaches_mlp_to_torch_and_efficiency(monkeypatch):
+    """mlp, to_torch and efficiency read the registry: nothing else lists activations."""
+    from backprop_lib.explain import efficiency
+    from backprop_lib.explain.training import mlp
+    from backprop_lib.nn import Elementwise, activations
+
+    class Softplus(Elementwise):
+        name, torch_name = "softplus", "Softplus"
+
+        @staticmethod
+        def _f(z):
+            return np.logaddexp(0.0, z)
+
+        @staticmethod
+        def _fprime(z, out):
+            return 1.0 / (1.0 + np.exp(-z))
+
+    monkeypatch.setitem(activations.ACTIVATIONS, "softplus", Softplus)
+    model = mlp([3, 4, 2], "softplus", rng=0)
+    tm = to_torch(model)
+    assert isinstance(tm[1], torch.nn.Softplus)
+    x = np.random.default_rng(3).standard_normal((2, 3))
+    assert_matches_torch(model(x), tm(t64(x)), "to_torch with a new activation")
+    assert isinstance(efficiency.layers_of(model)[0][1], Softplus)
+
+
+def test_to_torch_keeps_each_layers_dtype_unless_told():
+    model = Sequential(Dense(2, 3, rng=0, dtype=np.float32), Tanh(), Dense(3, 1, rng=1))
+    tm = to_torch(model)
+    assert (tm[0].weight.dtype, tm[2].weight.dtype) == (torch.float32, torch.float64)
+    assert {p.dtype for p in to_torch(model, dtype=torch.float64).parameters()} == {torch.float64}

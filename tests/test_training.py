@@ -68,3 +68,48 @@ def test_fit_validates():
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), np.ones(4), np.ones(4), epochs=1, batch_size=2, rng=0)
     with pytest.raises(ValueError, match="epochs"):
         fit(model, MSELoss(), SGD(model.parameters(), lr=0.1), np.ones((4, 2)), np.ones((4, 2)), epochs=0, batch_size=2, rng=0)
+
+
+def test_minibatches_drop_last_leaves_only_full_batches():
+    batches = minibatches(10, 3, np.random.default_rng(0), drop_last=True)
+    assert [len(b) for b in batches] == [3, 3, 3]
+    assert len(set(np.concatenate(batches).tolist())) == 9
+    same = minibatches(10, 3, np.random.default_rng(0))
+    np.testing.assert_array_equal(np.concatenate(batches), np.concatenate(same)[:9])
+    assert [len(b) for b in minibatches(9, 3, np.random.default_rng(0), drop_last=True)] == [3, 3, 3]
+    with pytest.raises(ValueError, match="leaves no batch"):
+        minibatches(2, 3, np.random.default_rng(0), drop_last=True)
+
+
+def test_fit_and_compare_agrees_with_torch_and_checks_the_start():
+    from backprop_lib.explain.training import fit_and_compare
+
+    X, y = datasets.spiral(25, 3, 0.2, rng=0)
+    model = mlp([2, 8, 3], "relu", rng=1)
+    tm = to_torch(model)
+    out = fit_and_compare(model, tm, CrossEntropyLoss(), torch.nn.CrossEntropyLoss(),
+                          SGD(model.parameters(), lr=0.1, momentum=0.9),
+                          torch.optim.SGD(tm.parameters(), lr=0.1, momentum=0.9),
+                          X, y, epochs=3, batch_size=16, rng=5, drop_last=True)
+    assert out["steps"] == 3 * 4 == len(out["history"]["step_loss"])
+    assert out["loss_dev"] < 1e-12 and out["param_dev"] < 1e-12
+    other = mlp([2, 8, 3], "relu", rng=2)
+    with pytest.raises(ValueError, match="must start from model's weights"):
+        fit_and_compare(other, tm, CrossEntropyLoss(), torch.nn.CrossEntropyLoss(),
+                        SGD(other.parameters(), lr=0.1), torch.optim.SGD(tm.parameters(), lr=0.1),
+                        X, y, epochs=1, batch_size=16, rng=5)
+    with pytest.raises(ValueError, match="rng must be an int seed"):
+        fit_and_compare(model, tm, CrossEntropyLoss(), torch.nn.CrossEntropyLoss(),
+                        SGD(model.parameters(), lr=0.1), torch.optim.SGD(tm.parameters(), lr=0.1),
+                        X, y, epochs=1, batch_size=16, rng=np.random.default_rng(0))
+
+
+def test_mlp_accepts_an_activation_class_and_rejects_anything_else():
+    from backprop_lib import ReLU, Tanh
+
+    assert [type(m).__name__ for m in mlp([2, 3, 1], Tanh, output_activation=ReLU, rng=0)] == [
+        "Dense", "Tanh", "Dense", "ReLU"]
+    with pytest.raises(ValueError, match="activation must be a name or one of the library's activation classes"):
+        mlp([2, 3, 1], activation=3)
+    with pytest.raises(ValueError, match=r"mlp: sizes\[1\] must be a positive integer, got True"):
+        mlp([2, True, 3])

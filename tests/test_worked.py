@@ -144,3 +144,27 @@ def test_draw_graph_draws_nodes_and_labels():
     with pytest.raises(ValueError, match="draw_graph"):
         worked.draw_graph(ax, nodes, [("x", "nope", "", "")])
     plt.close(fig)
+
+
+def test_check_shapes_checks_the_forward_steps_too():
+    """Z{l} must be (B, out) and an activation's output the shape of its input: a module that
+    changes the shape is caught (the expected shape is not read off the value itself)."""
+    from backprop_lib import Identity, Module, Sequential
+
+    class Squash(Module):  # keeps the first column only: a shape-changing "activation"
+        def forward(self, z):
+            self._shape = np.shape(z)
+            return np.asarray(z)[:, :1]
+
+        def backward(self, grad_out):
+            g = np.zeros(self._shape)
+            g[:, :1] = grad_out
+            return g
+
+    model = Sequential(Dense(2, 3, rng=0), Squash())
+    tr = worked.backward_trace(model, np.ones((2, 2)), MSELoss(), np.zeros((2, 1)))
+    with pytest.raises(ValueError, match=r"check_shapes: A1: \(2, 1\) != \(2, 3\)"):
+        tr.check_shapes()
+    good = worked.backward_trace(Sequential(Dense(2, 3, rng=0), Identity()), np.ones((4, 2)), MSELoss(),
+                                 np.zeros((4, 3)))
+    assert [s.expected_shape for s in good.forward] == [(4, 2), (4, 3), (4, 3)]

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..validation import as_float_array
+from ..validation import as_float_array, check_positive_int
 
 __all__ = ["vec", "unvec", "commutation_matrix", "numerical_jacobian", "gradcheck", "GradcheckError"]
 
@@ -65,9 +65,8 @@ def commutation_matrix(m: int, n: int) -> np.ndarray:
     -------
     ndarray, shape (m * n, m * n), entries 0 and 1
     """
-    for name, value in (("m", m), ("n", n)):
-        if not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"commutation_matrix: {name} must be a positive integer, got {value!r}")
+    m = check_positive_int(m, "m", "commutation_matrix")
+    n = check_positive_int(n, "n", "commutation_matrix")
     K = np.zeros((m * n, m * n))
     i, j = np.meshgrid(np.arange(m), np.arange(n), indexing="ij")
     K[(j + i * n).ravel(), (i + j * m).ravel()] = 1.0
@@ -121,7 +120,7 @@ def _scalarised(module, x, upstream, target):
 
 
 def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-7,
-              rng=0, raise_exception: bool = True) -> bool:
+              rng=0, raise_exception: bool = True, mode: str = "entries", directions: int = 3) -> bool:
     r"""Compare a module's ``backward`` with central differences, for its input and every parameter.
 
     For a module :math:`y = f(x;\theta)` a random upstream gradient :math:`G` defines the scalar
@@ -129,6 +128,23 @@ def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, 
     and set each ``d<param>`` to :math:`\partial s/\partial\theta`.  For a loss (pass ``target``),
     :math:`s` is the loss and ``backward()`` must equal :math:`\partial s / \partial \text{pred}`.
     Work in float64: float32 differences are too coarse for these tolerances.
+
+    Two modes:
+
+    * ``"entries"`` (default) perturbs every entry of every array in turn: two evaluations of
+      :math:`s` per entry, and a failure names the array.  For the small teaching cases.
+    * ``"directional"`` perturbs *all* arrays at once along ``directions`` random unit
+      directions :math:`v` (one block :math:`v_a` per array, :math:`\lVert v\rVert = 1`) and
+      checks the directional derivative,
+
+      .. math::  \frac{s(\theta + \varepsilon v) - s(\theta - \varepsilon v)}{2\varepsilon}
+                 \approx \langle \nabla s, v\rangle = \sum_a \langle \nabla_a s, v_a\rangle,
+
+      with :math:`\nabla_a s` from ``backward``: :math:`2k` evaluations for :math:`k`
+      directions, whatever the number of parameters.  A wrong gradient :math:`\nabla s + e`
+      is missed only if :math:`\langle e, v\rangle` is within the tolerance for every
+      :math:`v`, which for random :math:`v` happens with probability 0 for a fixed
+      :math:`e \ne 0` (in exact arithmetic).
 
     Parameters
     ----------
@@ -143,16 +159,25 @@ def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, 
         Seed for the upstream gradient.
     raise_exception : bool
         Raise :class:`GradcheckError` naming the first mismatch (default), or return ``False``.
+    mode : {"entries", "directional"}
+        Entry by entry, or along random directions of all arrays at once.
+    directions : int
+        Number of random unit directions in ``"directional"`` mode (seeded by ``rng``).
 
     Returns
     -------
     bool
         ``True`` when every gradient matches.
     """
+    if mode not in ("entries", "directional"):
+        raise ValueError(f"gradcheck: mode must be 'entries' or 'directional', got {mode!r}")
+    if mode == "directional":
+        directions = check_positive_int(directions, "directions", "gradcheck")
     x = as_float_array(x, "gradcheck").astype(np.float64).copy()
+    gen = np.random.default_rng(rng)
     upstream = None
     if target is None:
-        upstream = np.random.default_rng(rng).standard_normal(np.shape(module.forward(x)))
+        upstream = gen.standard_normal(np.shape(module.forward(x)))
         grad_x = np.asarray(module.backward(upstream), dtype=np.float64)
     else:
         module.forward(x, target)
@@ -161,6 +186,9 @@ def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, 
     analytic = [("input", grad_x)] + [(p.name, np.array(p.grad, dtype=np.float64)) for p in params]
     arrays = [("input", x)] + [(p.name, p.data) for p in params]
     scalar = _scalarised(module, x, upstream, target)
+    if mode == "directional":
+        return _directional_check(module, scalar, arrays, analytic, gen, directions, eps, rtol, atol,
+                                  raise_exception)
     for (name, array), (_, expected) in zip(arrays, analytic, strict=True):
         numeric = _numerical_gradient(scalar, array, eps)
         if expected.shape != numeric.shape or not np.allclose(expected, numeric, rtol=rtol, atol=atol):
@@ -170,6 +198,44 @@ def gradcheck(module, x, *, target=None, eps: float = 1e-6, rtol: float = 1e-5, 
             raise GradcheckError(
                 f"gradcheck: {module!r} gradient for {name} disagrees with central differences "
                 f"(max abs error {worst:.3g}, shape {expected.shape} vs {numeric.shape})"
+            )
+    return True
+
+
+def _directional_check(module, scalar, arrays, analytic, gen, directions: int, eps: float,
+                       rtol: float, atol: float, raise_exception: bool) -> bool:
+    """Central differences along random unit directions of all arrays against backward's slope."""
+    for (name, array), (_, grad) in zip(arrays, analytic, strict=True):
+        if grad.shape != array.shape:
+            if not raise_exception:
+                return False
+            raise GradcheckError(f"gradcheck: {module!r} gradient for {name} has shape {grad.shape}, "
+                                 f"expected {array.shape}")
+    saved = [array.copy() for _, array in arrays]
+    for d in range(directions):
+        v = [gen.standard_normal(array.shape) for _, array in arrays]
+        norm = np.sqrt(sum(float(np.sum(block * block)) for block in v))
+        v = [block / norm for block in v]
+        slope = sum(float(np.sum(grad * block)) for (_, grad), block in zip(analytic, v, strict=True))
+        try:
+            for (_, array), start, block in zip(arrays, saved, v, strict=True):
+                array[...] = start + eps * block
+            up = scalar()
+            for (_, array), start, block in zip(arrays, saved, v, strict=True):
+                array[...] = start - eps * block
+            down = scalar()
+        finally:
+            for (_, array), start in zip(arrays, saved, strict=True):
+                array[...] = start
+        numeric = (up - down) / (2 * eps)
+        if not abs(slope - numeric) <= atol + rtol * abs(numeric):
+            if not raise_exception:
+                return False
+            names = ", ".join(name for name, _ in arrays)
+            raise GradcheckError(
+                f"gradcheck: {module!r} directional derivative {d + 1} of {directions} (all of {names} "
+                f"at once) disagrees: backward gives <grad, v> = {slope:.10g}, central differences "
+                f"{numeric:.10g} (error {abs(slope - numeric):.3g})"
             )
     return True
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ..validation import check_positive_int
+
 __all__ = [
     "matrix",
     "vector",
@@ -29,15 +31,14 @@ def matrix(name: str, rows: int, cols: int, **assumptions) -> sp.Matrix:
 
     Example: ``matrix("W", 2, 3)`` has entries ``W_11 ... W_23``.
     """
-    if rows < 1 or cols < 1:
-        raise ValueError(f"symbolic.matrix: sizes must be positive, got {rows}x{cols}")
+    rows = check_positive_int(rows, "rows", "symbolic.matrix")
+    cols = check_positive_int(cols, "cols", "symbolic.matrix")
     return sp.Matrix(rows, cols, lambda i, j: sp.Symbol(f"{name}_{i + 1}{j + 1}" if max(rows, cols) < 10 else f"{name}_{i + 1},{j + 1}", **assumptions))
 
 
 def vector(name: str, n: int, **assumptions) -> sp.Matrix:
     """An ``n x 1`` column vector of fresh symbols ``name_i`` (1-based)."""
-    if n < 1:
-        raise ValueError(f"symbolic.vector: size must be positive, got {n}")
+    n = check_positive_int(n, "n", "symbolic.vector")
     return sp.Matrix(n, 1, lambda i, _: sp.Symbol(f"{name}_{i + 1}", **assumptions))
 
 

@@ -3,6 +3,6 @@
 Built on :mod:`backprop_lib.nn` (and NumPy); nothing in :mod:`backprop_lib.nn` imports it.
 """
 
-from . import datasets, efficiency, training, worked
+from . import datasets, efficiency, second_order, training, worked
 
-__all__ = ["datasets", "efficiency", "training", "worked"]
+__all__ = ["datasets", "efficiency", "second_order", "training", "worked"]

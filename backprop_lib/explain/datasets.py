@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_positive_int
+
 __all__ = ["spiral"]
 
 
@@ -43,13 +45,11 @@ def spiral(n_per_class: int, classes: int = 3, noise: float = 0.2, rng=None) -> 
     y : ndarray, shape (C * n,), int64
         Class index of each point.
     """
-    for name, value, low in (("n_per_class", n_per_class, 2), ("classes", classes, 1)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise ValueError(f"spiral: {name} must be an integer >= {low}, got {value!r}")
+    n = check_positive_int(n_per_class, "n_per_class", "spiral", low=2)
+    classes = check_positive_int(classes, "classes", "spiral")
     if not np.isfinite(noise) or noise < 0:
         raise ValueError(f"spiral: noise must be a finite number >= 0, got {noise!r}")
     rng = np.random.default_rng(rng)
-    n = int(n_per_class)
     X = np.zeros((classes * n, 2))
     y = np.zeros(classes * n, dtype=np.int64)
     r = np.linspace(0.0, 1.0, n)

@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..validation import as_float_array, check_finite, check_rank
-from ..nn.activations import Identity, ReLU, Sigmoid, Tanh, Elementwise
+from ..validation import as_float_array, check_finite, check_positive_int, check_rank
+from ..nn.activations import Elementwise, Identity
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
 
@@ -102,7 +102,7 @@ def layers_of(model: Sequential) -> list[tuple[Dense, Elementwise]]:
         act = Identity()
         if i + 1 < len(modules) and not isinstance(modules[i + 1], Dense):
             act = modules[i + 1]
-            if not isinstance(act, (ReLU, Sigmoid, Tanh, Identity)):
+            if not isinstance(act, Elementwise):
                 raise ValueError(f"efficiency: only elementwise activations are supported, got {act!r} at position {i + 1}")
             i += 1
         pairs.append((m, act))
@@ -233,10 +233,10 @@ def naive_gradients(model: Sequential, x, target, loss) -> Gradients:
 
 
 def _widths(sizes) -> list[int]:
-    sizes = [int(s) for s in sizes]
-    if len(sizes) < 2 or min(sizes) < 1:
+    sizes = list(sizes)
+    if len(sizes) < 2:
         raise ValueError(f"efficiency: sizes must list at least two positive widths (n_0, ..., n_L), got {sizes!r}")
-    return sizes
+    return [check_positive_int(s, f"sizes[{k}]", "efficiency") for k, s in enumerate(sizes)]
 
 
 def reverse_macs(sizes) -> int:

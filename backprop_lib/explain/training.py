@@ -17,23 +17,22 @@ import sys
 
 import numpy as np
 
-from ..nn.activations import Identity, ReLU, Sigmoid, Softmax, Tanh
+from ..nn.activations import ACTIVATIONS
 from ..nn.dense import Dense
 from ..nn.sequential import Sequential
+from ..validation import check_positive_int
 
-__all__ = ["mlp", "minibatches", "accuracy", "fit", "fit_torch"]
-
-_ACTIVATIONS = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "identity": Identity, "softmax": Softmax}
-
+__all__ = ["mlp", "minibatches", "accuracy", "fit", "fit_torch", "fit_and_compare"]
 
 def _activation(spec, who: str):
+    """The activation class ``spec`` names (a key of :data:`ACTIVATIONS`, any case) or is."""
     if spec is None:
         return None
     if isinstance(spec, str):
-        if spec.lower() not in _ACTIVATIONS:
-            raise ValueError(f"{who}: unknown activation {spec!r}; choose from {sorted(_ACTIVATIONS)}")
-        return _ACTIVATIONS[spec.lower()]
-    if isinstance(spec, type) and spec in _ACTIVATIONS.values():
+        if spec.lower() not in ACTIVATIONS:
+            raise ValueError(f"{who}: unknown activation {spec!r}; choose from {sorted(ACTIVATIONS)}")
+        return ACTIVATIONS[spec.lower()]
+    if isinstance(spec, type) and spec in ACTIVATIONS.values():
         return spec
     raise ValueError(f"{who}: activation must be a name or one of the library's activation classes, got {spec!r}")
 
@@ -46,7 +45,8 @@ def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.
     sizes : sequence of int
         Widths :math:`(n_0, n_1, \dots, n_L)`: input, hidden layers, output.
     activation : str or activation class
-        After every hidden layer: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"identity"``.
+        After every hidden layer: a name in :data:`~backprop_lib.nn.activations.ACTIVATIONS`
+        (``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"identity"``, ...) or the class itself.
     output_activation : str or activation class or None
         After the last layer (``None``: raw outputs, e.g. logits).
     rng : numpy.random.Generator or int or None
@@ -58,14 +58,15 @@ def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.
     Sequential
     """
     sizes = list(sizes)
-    if len(sizes) < 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+    if len(sizes) < 2:
         raise ValueError(f"mlp: sizes must be at least two positive integers, got {sizes!r}")
+    sizes = [check_positive_int(s, f"sizes[{k}]", "mlp") for k, s in enumerate(sizes)]
     act = _activation(activation, "mlp")
     out_act = _activation(output_activation, "mlp")
     rng = np.random.default_rng(rng)
     modules = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        modules.append(Dense(int(n_in), int(n_out), rng=rng, dtype=dtype))
+        modules.append(Dense(n_in, n_out, rng=rng, dtype=dtype))
         last = i == len(sizes) - 2
         if not last:
             modules.append(act())
@@ -74,7 +75,7 @@ def mlp(sizes, activation="relu", output_activation=None, *, rng=None, dtype=np.
     return Sequential(*modules)
 
 
-def minibatches(n: int, batch_size: int, rng) -> list[np.ndarray]:
+def minibatches(n: int, batch_size: int, rng, *, drop_last: bool = False) -> list[np.ndarray]:
     """Index arrays of one epoch: a random permutation of ``range(n)`` cut into batches.
 
     Parameters
@@ -82,18 +83,27 @@ def minibatches(n: int, batch_size: int, rng) -> list[np.ndarray]:
     n : int
         Number of samples.
     batch_size : int
-        Size of each batch (the last one may be smaller).
+        Size of each batch (the last one may be smaller unless ``drop_last``).
     rng : numpy.random.Generator
         Consumed: one ``permutation`` call per epoch, so two runs with equal seeds see equal batches.
+    drop_last : bool
+        Leave out the ``n mod batch_size`` samples of a short last batch (as PyTorch's
+        ``DataLoader(drop_last=True)``): each epoch then has only full batches, and a different
+        random subset is left out each epoch. A short last batch of one or two samples gives a
+        noisy step and a loss value unlike the others.
 
     Returns
     -------
-    list of ndarray of int, shapes (batch_size,) (last: (n mod batch_size,) if nonzero)
+    list of ndarray of int, shapes (batch_size,) (last: (n mod batch_size,) if nonzero and not
+    ``drop_last``)
     """
     if n < 1 or batch_size < 1:
         raise ValueError(f"minibatches: n and batch_size must be >= 1, got {n}, {batch_size}")
+    if drop_last and batch_size > n:
+        raise ValueError(f"minibatches: drop_last with batch_size {batch_size} > n = {n} leaves no batch")
     order = rng.permutation(n)
-    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    stop = n - n % batch_size if drop_last else n
+    return [order[i:i + batch_size] for i in range(0, stop, batch_size)]
 
 
 def accuracy(scores, y) -> float:
@@ -124,7 +134,7 @@ def _progress(total: int, progress, desc: str):
 
 
 def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_val=None, y_val=None,
-        progress=None) -> dict:
+        progress=None, drop_last: bool = False) -> dict:
     """Train ``model`` in place by mini-batch gradient descent; return the history.
 
     Each step: ``loss.forward(model.forward(X_B), y_B)``,
@@ -137,7 +147,7 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
     loss : loss object (``forward(pred, target)``, ``backward()``)
     optimizer : SGD or Adam
         Built on ``model.parameters()``.
-    X : ndarray, shape (N, n_0)
+    X : ndarray, shape (N, n_0), or (N, C, H, W) for a convolutional model
     y : ndarray, shape (N,) (class indices) or (N, n_L) (regression / one-hot targets)
     epochs : int
     batch_size : int
@@ -147,6 +157,8 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
         Held-out data evaluated after every epoch.
     progress : bool or None
         Show a ``tqdm`` bar; ``None`` (default) shows it only on an interactive terminal.
+    drop_last : bool
+        Passed to :func:`minibatches`: only full batches.
 
     Returns
     -------
@@ -157,8 +169,8 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
     """
     X = np.asarray(X)
     y = np.asarray(y)
-    if X.ndim != 2 or y.shape[0] != X.shape[0]:
-        raise ValueError(f"fit: X must be (N, features) and y have N rows, got {X.shape} and {y.shape}")
+    if X.ndim < 2 or y.shape[0] != X.shape[0]:
+        raise ValueError(f"fit: X must be (N, ...) and y have N rows, got {X.shape} and {y.shape}")
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
     rng = np.random.default_rng(rng)
@@ -173,7 +185,7 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
     bar = _progress(epochs, progress, "epochs")
     for _ in range(epochs):
         losses = []
-        for idx in minibatches(X.shape[0], batch_size, rng):
+        for idx in minibatches(X.shape[0], batch_size, rng, drop_last=drop_last):
             value = loss.forward(model.forward(X[idx]), y[idx])
             model.backward(loss.backward(), input_grad=False)  # the data needs no gradient
             optimizer.step()
@@ -195,7 +207,8 @@ def fit(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, X_va
     return history
 
 
-def fit_torch(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, progress=None) -> list[float]:
+def fit_torch(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng, progress=None,
+              drop_last: bool = False) -> list[float]:
     """The loop of :func:`fit` in PyTorch, on the same batches; returns the per-step losses.
 
     Parameters
@@ -206,7 +219,7 @@ def fit_torch(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng
     X : ndarray, shape (N, n_0)
         Converted with the dtype of the model's first parameter.
     y : ndarray, shape (N,) (int: class indices) or (N, n_L)
-    epochs, batch_size, rng, progress
+    epochs, batch_size, rng, progress, drop_last
         As in :func:`fit`; a generator seeded like :func:`fit`'s gives the same batches.
 
     Returns
@@ -224,7 +237,7 @@ def fit_torch(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng
     step_loss = []
     bar = _progress(epochs, progress, "epochs (torch)")
     for _ in range(epochs):
-        for idx in minibatches(Xt.shape[0], batch_size, rng):
+        for idx in minibatches(Xt.shape[0], batch_size, rng, drop_last=drop_last):
             t_idx = torch.as_tensor(idx)
             optimizer.zero_grad()
             value = loss(model(Xt[t_idx]), yt[t_idx])
@@ -236,3 +249,57 @@ def fit_torch(model, loss, optimizer, X, y, *, epochs: int, batch_size: int, rng
     if bar is not None:
         bar.close()
     return step_loss
+
+
+def fit_and_compare(model, torch_model, loss, torch_loss, optimizer, torch_optimizer, X, y, *,
+                    epochs: int, batch_size: int, rng, X_val=None, y_val=None,
+                    drop_last: bool = False) -> dict:
+    r"""Train ``model`` with :func:`fit` and its PyTorch twin with :func:`fit_torch`, then compare.
+
+    Both runs start from the same weights (checked: ``torch_model``'s parameters must equal
+    ``model``'s, e.g. ``torch_model = to_torch(model)``) and see the same batches (two
+    generators made from the same ``rng`` seed). The comparison is
+
+    .. math::  \Delta_\ell = \max_t |\ell^{\text{lib}}_t - \ell^{\text{torch}}_t|, \qquad
+               \Delta_\theta = \max_{\text{entries}} |\theta^{\text{lib}} - \theta^{\text{torch}}|
+
+    over every step :math:`t` and, after training, every parameter entry.
+
+    Parameters
+    ----------
+    model : Sequential
+    torch_model : torch.nn.Module
+        The same network in PyTorch (float64 for a rounding-level comparison).
+    loss, torch_loss
+        The library's loss object and the matching PyTorch loss.
+    optimizer, torch_optimizer
+        Built on ``model.parameters()`` and ``torch_model.parameters()``.
+    X, y, epochs, batch_size, X_val, y_val, drop_last
+        As in :func:`fit` (validation data for the library run only).
+    rng : int
+        A seed (not a generator): each run makes its own generator from it.
+
+    Returns
+    -------
+    dict
+        ``"history"`` (from :func:`fit`), ``"torch_loss"`` (from :func:`fit_torch`),
+        ``"loss_dev"`` (:math:`\Delta_\ell`), ``"param_dev"`` (:math:`\Delta_\theta`) and
+        ``"steps"``.
+    """
+    if not isinstance(rng, (int, np.integer)):
+        raise ValueError(f"fit_and_compare: rng must be an int seed (both runs need equal batches), got {rng!r}")
+    lib_params = list(model.parameters())
+    torch_params = list(torch_model.parameters())
+    if len(lib_params) != len(torch_params) or any(
+            p.data.shape != tuple(q.shape) or not np.array_equal(p.data, q.detach().cpu().numpy())
+            for p, q in zip(lib_params, torch_params, strict=False)):
+        raise ValueError("fit_and_compare: torch_model must start from model's weights (use to_torch(model))")
+    history = fit(model, loss, optimizer, X, y, epochs=epochs, batch_size=batch_size, rng=int(rng),
+                  X_val=X_val, y_val=y_val, progress=False, drop_last=drop_last)
+    torch_losses = fit_torch(torch_model, torch_loss, torch_optimizer, X, y, epochs=epochs,
+                             batch_size=batch_size, rng=int(rng), progress=False, drop_last=drop_last)
+    loss_dev = float(np.max(np.abs(np.array(history["step_loss"]) - np.array(torch_losses))))
+    param_dev = max(float(np.max(np.abs(p.data - q.detach().cpu().numpy())))
+                    for p, q in zip(lib_params, torch_params, strict=True))
+    return {"history": history, "torch_loss": torch_losses, "loss_dev": loss_dev,
+            "param_dev": param_dev, "steps": len(torch_losses)}

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..validation import as_float_array, check_finite, check_rank
 from ..nn.dense import Dense
-from ..nn.losses import BCE_GRAD_EPS, one_hot_targets
+from ..nn.losses import categorical_cross_entropy_grad, one_hot_targets
 
 __all__ = [
     "TraceStep",
@@ -152,14 +152,16 @@ def backward_trace(model, x, loss, target) -> BackwardTrace:
             layer += 1
             name = f"Z{layer}"
             formula = rf"A^{{[{layer - 1}]}} {{W^{{[{layer}]}}}}^\top + b^{{[{layer}]}}"
+            expected = np.shape(a)[:-1] + (module.out_features,)  # (B, out): one row per sample
         else:
             name = f"A{layer}"
             while name in names:
                 name += "'"
             formula = rf"\text{{{type(module).__name__}}}({_tex(names[-1])})"
+            expected = np.shape(a)  # an activation keeps the shape of its input
         a = module.forward(a)
         names.append(name)
-        trace.forward.append(TraceStep(name, np.array(a, copy=True), formula, np.shape(a)))
+        trace.forward.append(TraceStep(name, np.array(a, copy=True), formula, expected))
     trace.loss = float(loss.forward(a, target))
     g = np.asarray(loss.backward())
     trace.backward.append(TraceStep("d" + names[-1], g.copy(), rf"\partial J / \partial {_tex(names[-1])}", np.shape(a)))
@@ -252,7 +254,7 @@ def softmax_ce_grad_two_step(probs, target, *, method: str = "vjp") -> np.ndarra
     check_finite(p, who, "probabilities")
     B, C = p.shape
     Y = one_hot_targets(target, B, C, who, p.dtype)
-    g = -Y / (B * np.maximum(p, BCE_GRAD_EPS))
+    g = categorical_cross_entropy_grad(p, Y, 1.0 / B)  # -Y / (B p), exact for every p > 0
     if method == "vjp":
         return p * (g - (g * p).sum(axis=1, keepdims=True))
     out = np.empty_like(p)

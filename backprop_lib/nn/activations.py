@@ -16,7 +16,10 @@ import numpy as np
 from ..validation import as_float_array, check_finite, check_rank
 from .module import Module
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "sigmoid", "softmax", "log_softmax"]
+__all__ = [
+    "Elementwise", "ReLU", "Sigmoid", "Tanh", "Identity", "Softmax", "ACTIVATIONS",
+    "sigmoid", "softmax", "log_softmax",
+]
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
@@ -43,7 +46,16 @@ def softmax(z: np.ndarray) -> np.ndarray:
 
 
 class Elementwise(Module):
-    """Shared machinery of elementwise activations: ``backward(g) = f'(z) * g``."""
+    """Shared machinery of elementwise activations: ``backward(g) = f'(z) * g``.
+
+    Every activation class names itself twice: ``name`` (the string ``mlp`` and the registry
+    :data:`ACTIVATIONS` use) and ``torch_name`` (its ``torch.nn`` class, built with
+    ``torch_kwargs``), which :func:`~backprop_lib.to_torch` reads.
+    """
+
+    name: str = ""
+    torch_name: str = ""
+    torch_kwargs: dict = {}
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -91,6 +103,8 @@ class ReLU(Elementwise):
     The derivative at exactly ``z = 0`` is taken to be 0, as PyTorch does.
     """
 
+    name, torch_name = "relu", "ReLU"
+
     @staticmethod
     def _f(z):
         return np.maximum(z, 0.0)
@@ -110,6 +124,8 @@ class ReLU(Elementwise):
 class Sigmoid(Elementwise):
     r""":math:`\sigma(z) = 1/(1+e^{-z})`, with :math:`\sigma'(z) = \sigma(z)(1-\sigma(z))` (stable form)."""
 
+    name, torch_name = "sigmoid", "Sigmoid"
+
     @staticmethod
     def _f(z):
         return sigmoid(z)
@@ -122,6 +138,8 @@ class Sigmoid(Elementwise):
 class Tanh(Elementwise):
     r""":math:`\tanh z`, with :math:`\tanh'(z) = 1 - \tanh^2 z`."""
 
+    name, torch_name = "tanh", "Tanh"
+
     @staticmethod
     def _f(z):
         return np.tanh(z)
@@ -133,6 +151,8 @@ class Tanh(Elementwise):
 
 class Identity(Elementwise):
     """:math:`f(z) = z`, with :math:`f'(z) = 1` (a linear output layer)."""
+
+    name, torch_name = "identity", "Identity"
 
     @staticmethod
     def _f(z):
@@ -156,6 +176,7 @@ class Softmax(Module):
     VJP :math:`s \odot (g - (g^\top s)\,\mathbf 1)` per row, without forming it.
     """
 
+    name, torch_name, torch_kwargs = "softmax", "Softmax", {"dim": -1}
     _s = None
 
     def __repr__(self) -> str:
@@ -184,3 +205,8 @@ class Softmax(Module):
         r"""One sample's Jacobian :math:`\operatorname{diag}(s) - s s^\top`, shape ``(n, n)``."""
         s = softmax(self._input(z, "jacobian", ranks=(1,)))
         return np.diag(s) - np.outer(s, s)
+
+
+ACTIVATIONS = {cls.name: cls for cls in (ReLU, Sigmoid, Tanh, Identity, Softmax)}
+"""Every activation class by its ``name``: the one table ``mlp``, ``to_torch`` and the
+efficiency code read.  A new activation adds itself here, with ``name`` and ``torch_name``."""

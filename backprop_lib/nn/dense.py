@@ -16,13 +16,17 @@ Given :math:`G = \partial L / \partial Z` (shape ``(B, m)``), the backward pass 
    \frac{\partial L}{\partial A} = G W,
 
 where :math:`\delta_s` is row ``s`` of ``G`` as a column vector.
+
+An input of any leading shape ``(..., n)`` (for example ``(B, T, n)`` in a sequence model) is
+a batch whose rows are all its length-``n`` vectors: ``A`` above is the input reshaped to
+``(N, n)``, so the weight and bias gradients sum over every leading axis, as in PyTorch.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..validation import as_float_array, check_finite, check_last_dim, check_rank
+from ..validation import as_float_array, check_finite, check_last_dim, check_positive_int, check_rank
 from .module import Module, Parameter
 
 
@@ -50,9 +54,8 @@ class Dense(Module):
     """
 
     def __init__(self, in_features: int, out_features: int, *, rng=None, dtype=np.float64):
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"Dense: {name} must be a positive integer, got {value!r}")
+        in_features = check_positive_int(in_features, "in_features", "Dense")
+        out_features = check_positive_int(out_features, "out_features", "Dense")
         dtype = np.dtype(dtype)
         if dtype.kind != "f":
             raise ValueError(f"Dense: dtype must be a floating-point type, got {dtype}")
@@ -65,8 +68,8 @@ class Dense(Module):
         self.b = rng.uniform(-bound, bound, self.out_features).astype(dtype)
         self.dW = None
         self.db = None
-        self._x = None
-        self._squeeze = False
+        self._x = None  # the last forward input as (N, in) rows
+        self._in_shape = self._out_shape = None
 
     @classmethod
     def from_weights(cls, W, b) -> "Dense":
@@ -89,64 +92,88 @@ class Dense(Module):
         return [Parameter(self, "W"), Parameter(self, "b")]
 
     def forward(self, x) -> np.ndarray:
-        """Compute ``Z = X @ W.T + b``.
+        """Compute ``Z = X @ W.T + b`` on the last axis.
 
         Parameters
         ----------
-        x : array_like, shape (B, in_features) or (in_features,)
-            A batch (rows are samples) or one sample.
+        x : array_like, shape (..., in_features)
+            A batch (rows are samples), one sample ``(in_features,)``, or any leading shape
+            such as ``(B, T, in_features)``: like ``torch.nn.Linear``, every leading axis is a
+            batch axis.
 
         Returns
         -------
-        ndarray, shape (B, out_features) or (out_features,)
+        ndarray, shape (..., out_features)
         """
+        X = self._input(x)  # checks; X is (N, in), all leading axes as one batch axis
+        Z = X @ self.W.T
+        Z += self.b  # in place: no second (N, out) array
+        return Z.reshape(self._out_shape)
+
+    def backward(self, grad_out, *, input_grad: bool = True) -> np.ndarray | None:
+        r"""Set ``dW = G.T @ X`` and ``db = G.sum(0)``; return ``dX = G @ W``.
+
+        With the leading axes of the input flattened into one batch axis of length ``N``
+        (``X`` is ``(N, in)``, ``G`` is ``(N, out)``), the weight and bias gradients sum over
+        every sample, as ``torch.nn.Linear`` does.
+
+        Parameters
+        ----------
+        grad_out : array_like, shape (..., out_features), the shape of the last forward output
+            :math:`G = \partial L / \partial Z`.
+        input_grad : bool
+            ``False``: set ``dW`` and ``db`` only and return ``None``, one matmul fewer (the
+            first layer of a network in training: nobody needs the data's gradient).
+
+        Returns
+        -------
+        ndarray, shape like the forward input, or None
+            :math:`\partial L / \partial X`.
+        """
+        X, G = self._cached_input(), self._grad_rows(grad_out)  # (N, in), (N, out)
+        self.dW = G.T @ X
+        self.db = G.sum(0)
+        if not input_grad:
+            return None
+        return (G @ self.W).reshape(self._in_shape)
+
+    def parameter_backward(self, grad_out) -> None:
+        r"""``backward(grad_out, input_grad=False)``: set ``dW`` and ``db`` only, no ``dX``.
+
+        Parameters
+        ----------
+        grad_out : array_like, shape of the last forward output
+            :math:`G = \partial L / \partial Z`.
+        """
+        if type(self).backward is Dense.backward:
+            self.backward(grad_out, input_grad=False)
+        else:  # a subclass's own backward, which may not take input_grad
+            self.backward(grad_out)
+
+    # --- bookkeeping: checks and reshapes, kept out of the equations above -----------------
+
+    def _input(self, x) -> np.ndarray:
+        """Check ``x`` (float, rank >= 1, last axis ``in_features``, finite); cache it as rows."""
         name = self._name
         who = name + ".forward"
         x = as_float_array(x, name, dtype=self.W.dtype)
-        if x.ndim not in (1, 2) or x.shape[-1] != self.in_features:  # the checks only format messages on failure
-            check_rank(x, (1, 2), who, f"(batch, {self.in_features})")
-            check_last_dim(x, self.in_features, who, f"(batch, {self.in_features})")
+        if x.ndim == 0 or x.shape[-1] != self.in_features:  # the checks only format messages on failure
+            expected = f"(..., {self.in_features})"
+            if x.ndim == 0:
+                check_rank(x, (1,), who, expected)
+            check_last_dim(x, self.in_features, who, expected)
         check_finite(x, who)
-        self._squeeze = x.ndim == 1
-        self._x = x.reshape(1, -1) if self._squeeze else x
-        z = self._x @ self.W.T
-        z += self.b  # in place: no second (B, out) array
-        return z[0] if self._squeeze else z
+        self._in_shape = x.shape
+        self._out_shape = x.shape[:-1] + (self.out_features,)
+        self._x = x if x.ndim == 2 else x.reshape(-1, self.in_features)
+        return self._x
 
-    def backward(self, grad_out) -> np.ndarray:
-        r"""Set ``dW = G.T @ X`` and ``db = G.sum(0)``; return ``dX = G @ W``.
-
-        Parameters
-        ----------
-        grad_out : array_like, shape (B, out_features) (or (out_features,) after a 1-D forward)
-            :math:`G = \partial L / \partial Z`.
-
-        Returns
-        -------
-        ndarray, shape like the forward input
-            :math:`\partial L / \partial X`.
-        """
-        g = self._parameter_grads(grad_out)
-        dx = g @ self.W
-        return dx[0] if self._squeeze else dx
-
-    def parameter_backward(self, grad_out) -> None:
-        r"""Set ``dW = G.T @ X`` and ``db = G.sum(0)`` only: no ``dX``, one matmul fewer.
-
-        Parameters
-        ----------
-        grad_out : array_like, shape (B, out_features) (or (out_features,) after a 1-D forward)
-            :math:`G = \partial L / \partial Z`.
-        """
-        self._parameter_grads(grad_out)
-
-    def _parameter_grads(self, grad_out) -> np.ndarray:
-        """Check ``grad_out``, set ``dW`` and ``db``, and return ``G`` as a 2-D array."""
+    def _cached_input(self) -> np.ndarray:
+        """The last forward input as ``(N, in_features)`` rows."""
         self._require_forward("_x")
-        out_shape = (self.out_features,) if self._squeeze else (self._x.shape[0], self.out_features)
-        g = self._check_grad_shape(grad_out, out_shape)
-        if self._squeeze:
-            g = g.reshape(1, -1)
-        self.dW = g.T @ self._x
-        self.db = g.sum(axis=0)
-        return g
+        return self._x
+
+    def _grad_rows(self, grad_out) -> np.ndarray:
+        """Check that ``grad_out`` has the last output's shape; return it as ``(N, out)`` rows."""
+        g = self._check_grad_shape(grad_out, self._out_shape)
+        return g if g.ndim == 2 else g.reshape(-1, self.out_features)

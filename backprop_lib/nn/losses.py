@@ -22,6 +22,7 @@ __all__ = [
     "CrossEntropyLoss",
     "CategoricalCrossEntropy",
     "softmax_cross_entropy_grad",
+    "categorical_cross_entropy_grad",
 ]
 
 _NO_CONTEXT = contextlib.nullcontext()
@@ -134,6 +135,11 @@ class BCELoss(_Loss):
     .. math::  \frac{\partial L}{\partial p_k} = \frac{1}{N}\,\frac{p_k - y_k}{\max(p_k(1-p_k),\,10^{-12})}.
 
     ``pred`` and ``target``: same shape, values in :math:`[0, 1]` (anything else raises).
+
+    The floor :math:`10^{-12}` in the gradient is PyTorch's, kept so that the gradient matches
+    ``torch.nn.BCELoss`` to the last digit; it makes the gradient inexact where
+    :math:`p(1-p) < 10^{-12}` (a probability within :math:`10^{-12}` of 0 or 1), as PyTorch's
+    is.  :class:`BCEWithLogitsLoss` has no floor and is exact there.
     """
 
     def forward(self, pred, target) -> float:
@@ -221,16 +227,42 @@ class CrossEntropyLoss(_Loss):
         return loss
 
 
+def categorical_cross_entropy_grad(p: np.ndarray, onehot: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    r""":math:`-\,\text{scale}\cdot Y / p`, the gradient of :math:`-\text{scale}\sum Y \odot \log p`.
+
+    Exact wherever :math:`1/p` is representable: ``p`` is floored only at the smallest normal
+    number of its dtype (``np.finfo(p.dtype).tiny``, about :math:`2.2\times10^{-308}` in
+    float64), which changes nothing but ``p = 0`` (where the true gradient is infinite) and
+    subnormal ``p``.  A larger floor would be wrong by orders of magnitude: with a target
+    probability of :math:`10^{-20}` a floor of :math:`10^{-12}` shrinks :math:`1/p` by
+    :math:`10^{8}`, and softmax followed by this loss would no longer give :math:`p - y`.
+
+    Parameters
+    ----------
+    p : ndarray, shape (B, C)
+        Probabilities.
+    onehot : ndarray, shape (B, C)
+        One-hot or probability targets :math:`Y`.
+    scale : float
+        :math:`1/B` for the mean over the batch, 1 for the sum.
+    """
+    return -scale * onehot / np.maximum(p, np.finfo(p.dtype).tiny)
+
+
 class CategoricalCrossEntropy(_Loss):
     r"""Cross-entropy on **probabilities** (the seeds' softmax-then-loss form).
 
     ``pred``: probabilities, shape ``(B, C)``, values in :math:`[0, 1]`. ``target``: class indices
-    ``(B,)`` or one-hot ``(B, C)``. Logs are clamped at -100 like ``BCELoss``.
+    ``(B,)`` or one-hot ``(B, C)``. The loss clamps each log at -100 like ``BCELoss`` (a
+    probability of 0 costs 100).
 
     .. math::  L = -\frac1B \sum_s \sum_c y_{sc} \log p_{sc}, \qquad
-               \frac{\partial L}{\partial p_{sc}} = -\frac1B\,\frac{y_{sc}}{p_{sc}}
+               \frac{\partial L}{\partial p_{sc}} = -\frac1B\,\frac{y_{sc}}{p_{sc}},
 
-    (with :math:`p` floored at :math:`10^{-12}` in the division).
+    the gradient exact for every probability whose reciprocal is representable, however small
+    (:func:`categorical_cross_entropy_grad`): so :class:`Softmax` followed by this loss gives
+    the logit gradient :math:`(p - Y)/B` of :class:`CrossEntropyLoss` even when a target
+    probability is :math:`10^{-30}`.
     """
 
     def forward(self, pred, target) -> float:
@@ -239,7 +271,7 @@ class CategoricalCrossEntropy(_Loss):
         with np.errstate(divide="ignore") if edge else _NO_CONTEXT:
             log_p = np.maximum(np.log(p), LOG_CLAMP)
         loss, scale = self._reduce(-(onehot * log_p), p.shape[0])
-        self._grad = -scale * onehot / np.maximum(p, BCE_GRAD_EPS)
+        self._grad = categorical_cross_entropy_grad(p, onehot, scale)
         return loss
 
 

@@ -6,9 +6,45 @@ Both take the list returned by ``model.parameters()`` and read each parameter's 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .module import Parameter
+
+__all__ = ["SGD", "Adam", "check_hyperparameters"]
+
+
+_HYPERPARAMETERS = {  # name: (test, what the test asks for)
+    "lr": (lambda v: v > 0, "> 0"),
+    "momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "dampening": (lambda v: 0 <= v <= 1, "in [0, 1]"),
+    "weight_decay": (lambda v: v >= 0, ">= 0"),
+    "beta1": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "beta2": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "eps": (lambda v: v > 0, "> 0"),
+}
+
+
+def check_hyperparameters(who: str, **values) -> None:
+    """Raise ``ValueError`` unless every named hyper-parameter is a finite real number in range.
+
+    One rule per name, shared by :class:`SGD` and :class:`Adam`: ``lr > 0``, ``momentum``,
+    ``beta1``, ``beta2`` in ``[0, 1)``, ``dampening`` in ``[0, 1]``, ``weight_decay >= 0``,
+    ``eps > 0``.  ``bool``, NaN and infinities are rejected.
+
+    Parameters
+    ----------
+    who : str
+        The optimizer, for the message.
+    **values : float
+        Hyper-parameters by name (keys of the table above).
+    """
+    for name, value in values.items():
+        test, wanted = _HYPERPARAMETERS[name]
+        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+        if not (number and math.isfinite(value) and test(value)):
+            raise ValueError(f"{who}: {name} must be a finite number {wanted}, got {value!r}")
 
 
 def _check_params(params, who: str) -> list[Parameter]:
@@ -53,12 +89,8 @@ class SGD:
     def __init__(self, params, lr: float, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
         self.params = _check_params(params, "SGD")
-        if not lr > 0:
-            raise ValueError(f"SGD: lr must be > 0, got {lr!r}")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        if weight_decay < 0:
-            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay!r}")
+        check_hyperparameters("SGD", lr=lr, momentum=momentum, dampening=dampening,
+                              weight_decay=weight_decay)
         if nesterov and (momentum == 0 or dampening != 0):
             raise ValueError("SGD: nesterov needs momentum > 0 and dampening = 0")
         self.lr, self.momentum, self.dampening = lr, momentum, dampening
@@ -105,12 +137,11 @@ class Adam:
 
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
         self.params = _check_params(params, "Adam")
-        if not lr > 0:
-            raise ValueError(f"Adam: lr must be > 0, got {lr!r}")
-        if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
-        if not eps > 0:
-            raise ValueError(f"Adam: eps must be > 0, got {eps!r}")
+        try:
+            beta1, beta2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}") from None
+        check_hyperparameters("Adam", lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
         self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
         self.t = 0
         self._m = [np.zeros_like(p.data) for p in self.params]
@@ -132,3 +163,29 @@ class Adam:
             v += (1.0 - b2) * (g * g)
             data = p.data
             data -= step_size * m / (np.sqrt(v) / sqrt_bc2 + self.eps)  # in place
+
+
+def clip_grad_norm(params, max_norm: float) -> float:
+    r"""Scale every gradient in place so that their joint norm is at most ``max_norm``.
+
+    .. math::  g \leftarrow g \cdot \min\Big(1, \frac{c}{\lVert g\rVert_2}\Big),
+       \qquad \lVert g\rVert_2^2 = \sum_{\text{parameters}} \sum_{\text{entries}} g^2,
+
+    as ``torch.nn.utils.clip_grad_norm_`` (which also adds ``1e-6`` to the norm before dividing).
+    The direction of the update is unchanged; only its length is capped.
+
+    Returns
+    -------
+    float
+        The joint norm before clipping.
+    """
+    params = _check_params(params, "clip_grad_norm")
+    if not (isinstance(max_norm, (int, float, np.floating)) and np.isfinite(max_norm) and max_norm > 0):
+        raise ValueError(f"clip_grad_norm: max_norm must be a positive number, got {max_norm!r}")
+    grads = [_grad(p, "clip_grad_norm") for p in params]
+    total = float(np.sqrt(sum(float(np.sum(g * g)) for g in grads)))
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= coef
+    return total
