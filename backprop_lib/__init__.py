@@ -3,6 +3,7 @@
 The package is in layers, each importing only the ones before it in this list:
 
 - :mod:`backprop_lib.nn` — the neural-network library (NumPy only);
+- :mod:`backprop_lib.autodiff` — a small reverse-mode engine on NumPy arrays (NumPy only);
 - :mod:`backprop_lib.calculus` — matrix calculus: NumPy, and SymPy loaded on first use;
 - :mod:`backprop_lib.explain` — instrumented teaching code built on ``nn``;
 - :mod:`backprop_lib.book` — glue for the book's notebooks;
@@ -15,7 +16,7 @@ rows are samples (``Z = A @ W.T + b``); ``W`` has PyTorch's ``(out, in)`` layout
 stacks columns; Jacobians are numerator layout; losses average over the batch.
 """
 
-from . import book, calculus, explain, nn, torch_bridge
+from . import autodiff, book, calculus, explain, nn, torch_bridge
 from .book import timing
 from .calculus import matcalc
 from .explain import datasets, efficiency, second_order, training, worked
@@ -26,6 +27,7 @@ from .torch_bridge import from_torch, loss_to_torch, max_relative_gradient_error
 __all__ = [
     *_nn_all,
     "nn",
+    "autodiff",
     "calculus",
     "explain",
     "matcalc",

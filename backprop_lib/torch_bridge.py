@@ -13,6 +13,8 @@ from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
 from .nn.recurrent import RNN, LastTimeStep
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
+from .nn.normalization import BatchNorm1d, LayerNorm
+from .nn.residual import Residual
 from .nn.sequential import Sequential
 
 __all__ = ["to_torch", "from_torch", "loss_to_torch", "max_relative_gradient_error"]
@@ -24,10 +26,11 @@ def to_torch(model: Sequential, dtype=None):
     ----------
     model : Sequential
         Made of ``Dense``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Conv2d``,
-        ``MaxPool2d``, ``Flatten``, the activations of
-        :data:`~backprop_lib.nn.activations.ACTIVATIONS` (``ReLU``, ``Sigmoid``, ``Tanh``,
-        ``Identity``, ``Softmax``, ...) and nested ``Sequential`` models (which become nested
-        ``torch.nn.Sequential``).
+        ``MaxPool2d``, ``Flatten``, ``LayerNorm``, ``BatchNorm1d`` (running statistics and
+        training mode copied), ``Residual`` (a small ``torch.nn.Module`` computing
+        ``x + inner(x)``), the activations of :data:`~backprop_lib.nn.activations.ACTIVATIONS`
+        (``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax``, ...) and nested
+        ``Sequential`` models (which become nested ``torch.nn.Sequential``).
     dtype : torch.dtype, optional
         Defaults to each ``Dense`` layer's own weight dtype (float64 unless set), so a model
         mixing float32 and float64 layers keeps that mix.
@@ -61,11 +64,57 @@ def to_torch(model: Sequential, dtype=None):
             layers.append(torch.nn.Flatten())
         elif isinstance(m, Sequential):
             layers.append(to_torch(m, dtype))
+        elif isinstance(m, Residual):
+            layers.append(_TorchResidual.make(to_torch(Sequential(m.module), dtype)))
+        elif isinstance(m, (LayerNorm, BatchNorm1d)):
+            layers.append(_norm_to_torch(m, dtype or getattr(torch, str(m.dtype))))
         elif type(m) in ACTIVATIONS.values():  # each activation names its torch.nn class
             layers.append(getattr(torch.nn, m.torch_name)(**m.torch_kwargs))
         else:
             raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
     return torch.nn.Sequential(*layers)
+
+
+def _norm_to_torch(m, t_dtype):
+    import torch
+
+    if isinstance(m, LayerNorm):
+        layer = torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
+                                   dtype=t_dtype)
+    else:
+        layer = torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum, dtype=t_dtype)
+        with torch.no_grad():
+            layer.running_mean.copy_(torch.from_numpy(np.ascontiguousarray(m.running_mean)))
+            layer.running_var.copy_(torch.from_numpy(np.ascontiguousarray(m.running_var)))
+            layer.num_batches_tracked.fill_(m.num_batches_tracked)
+        layer.train(m.training)
+    if m.gamma is not None:
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.gamma)))
+            layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.beta)))
+    return layer
+
+
+class _TorchResidual:
+    """``x + inner(x)`` as a ``torch.nn.Module`` (the class is built on first use: torch is lazy)."""
+
+    cls = None
+
+    @classmethod
+    def make(cls, inner):
+        import torch
+
+        if cls.cls is None:
+            class TorchResidual(torch.nn.Module):
+                def __init__(self, inner):
+                    super().__init__()
+                    self.inner = inner
+
+                def forward(self, x):
+                    return x + self.inner(x)
+
+            cls.cls = TorchResidual
+        return cls.cls(inner)
 
 
 def _TorchLastTimeStep():

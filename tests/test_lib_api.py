@@ -13,6 +13,7 @@ def test_public_names_import():
         Adam, BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, Dense, Identity,
         MSELoss, ReLU, SGD, Sequential, Sigmoid, Softmax, Tanh, matcalc, symbolic,
     )
+    from backprop_lib import BatchNorm1d, LayerNorm, Residual, autodiff  # noqa: F401
 
 
 def test_all_lists_real_objects():
@@ -73,6 +74,8 @@ _ROOT = str(pathlib.Path(backprop_lib.__file__).parent)
     [
         ("backprop_lib.nn", ("backprop_lib.explain", "backprop_lib.book", "backprop_lib.calculus",
                              "backprop_lib.torch_bridge", "sympy", "torch")),
+        ("backprop_lib.autodiff", ("backprop_lib.nn", "backprop_lib.calculus", "backprop_lib.explain",
+                                   "backprop_lib.book", "backprop_lib.torch_bridge", "sympy", "torch")),
         ("backprop_lib.calculus", ("backprop_lib.explain", "backprop_lib.book", "backprop_lib.nn",
                                    "sympy", "torch")),
         ("backprop_lib.explain", ("backprop_lib.book", "backprop_lib.torch_bridge", "sympy", "torch")),

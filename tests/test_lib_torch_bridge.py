@@ -79,6 +79,27 @@ def test_loss_to_torch_unknown():
         loss_to_torch(object())
 
 
+def test_to_torch_normalisation_and_residual_layers():
+    from backprop_lib import BatchNorm1d, LayerNorm, Residual
+
+    rng = np.random.default_rng(3)
+    bn = BatchNorm1d(4)
+    bn(rng.standard_normal((6, 4)))  # running statistics away from their start
+    ln = LayerNorm(4)
+    ln.gamma = rng.standard_normal(4)
+    model = Sequential(Dense(3, 4, rng=0), bn, Residual(Sequential(ln, Tanh(), Dense(4, 4, rng=1))),
+                       LayerNorm(4, elementwise_affine=False))
+    tm = to_torch(model)
+    x = rng.standard_normal((5, 3))
+    assert tm[1].training and int(tm[1].num_batches_tracked) == 1
+    assert_matches_torch(model(x), tm(t64(x)), "to_torch with norms (train)")
+    assert_matches_torch(bn.running_var, tm[1].running_var, "copied running_var after a step")
+    model.eval()
+    tm = to_torch(model)
+    assert not tm[1].training
+    assert_matches_torch(model(x), tm(t64(x)), "to_torch with norms (eval)")
+
+
 def test_max_relative_gradient_error_is_rounding_and_catches_a_wrong_backward():
     from backprop_lib import max_relative_gradient_error, torch_bridge
     from backprop_lib.explain.training import mlp

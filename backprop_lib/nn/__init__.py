@@ -17,8 +17,10 @@ from .losses import (
     softmax_cross_entropy_grad,
 )
 from .module import Module, Parameter
+from .normalization import BatchNorm1d, LayerNorm, standardize, standardize_backward
 from .optim import SGD, Adam, check_hyperparameters, clip_grad_norm
 from .recurrent import RNN, LastTimeStep
+from .residual import Residual
 from .sequential import Sequential
 
 __all__ = [
@@ -45,6 +47,11 @@ __all__ = [
     "softmax_cross_entropy_grad",
     "categorical_cross_entropy_grad",
     "Sequential",
+    "Residual",
+    "LayerNorm",
+    "BatchNorm1d",
+    "standardize",
+    "standardize_backward",
     "RNN",
     "LastTimeStep",
     "clip_grad_norm",

@@ -10,7 +10,10 @@ A module maps a batch ``X`` (rows are samples) to ``Y = f(X)``.
   the first layer of a network does in training, where nobody needs
   :math:`\partial L / \partial X` of the data (PyTorch skips it too, for inputs that do not
   require grad);
-* ``__call__`` is ``forward``.
+* ``__call__`` is ``forward``;
+* ``train()`` / ``eval()`` set the ``training`` flag and return the module: layers that
+  behave differently in training and evaluation (:class:`~backprop_lib.BatchNorm1d`) read it,
+  containers pass it on to the modules they hold.
 """
 
 from __future__ import annotations
@@ -59,6 +62,24 @@ class Parameter:
 
 class Module:
     """Base class: ``__call__`` is ``forward``; ``parameters()`` lists trainable arrays."""
+
+    training = True
+    """``True`` in training mode (the default), ``False`` after :meth:`eval`."""
+
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode (``mode=False``: evaluation mode) and return ``self``, as PyTorch."""
+        self.training = bool(mode)
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Set evaluation mode and return ``self``: ``train(False)``."""
+        return self.train(False)
+
+    def children(self) -> list["Module"]:
+        """The modules this one contains (none; containers override it)."""
+        return []
 
     def forward(self, x):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -85,6 +85,11 @@ class Sequential(Module):
         """``backward(grad_out, input_grad=False)``: a nested ``Sequential`` skips its input gradient too."""
         self.backward(grad_out, input_grad=False)
 
+    def children(self) -> list[Module]:
+        """The modules of the chain; :meth:`~backprop_lib.nn.module.Module.train` and
+        :meth:`~backprop_lib.nn.module.Module.eval` pass on to them."""
+        return [m for m in self.modules if callable(getattr(m, "train", None))]
+
     def parameters(self) -> list[Parameter]:
         """All modules' parameters, first module first."""
         return [p for m in self.modules for p in m.parameters()]
