@@ -22,7 +22,7 @@ from .calculus import matcalc
 from .explain import datasets, efficiency, second_order, training, worked
 from .nn import *  # noqa: F403  (the flat public surface)
 from .nn import __all__ as _nn_all
-from .torch_bridge import from_torch, loss_to_torch, max_relative_gradient_error, to_torch
+from .torch_bridge import arrays_in_torch_order, from_torch, loss_to_torch, max_relative_gradient_error, to_torch
 
 __all__ = [
     *_nn_all,
@@ -43,6 +43,7 @@ __all__ = [
     "loss_to_torch",
     "max_relative_gradient_error",
     "torch_bridge",
+    "arrays_in_torch_order",
 ]
 
 __version__ = "0.2.0"

@@ -8,113 +8,63 @@ from __future__ import annotations
 
 import numpy as np
 
-from .nn.activations import ACTIVATIONS, Softmax
+from .nn.activations import ACTIVATIONS, GELU, Softmax
+from .nn.attention import MultiHeadAttention, causal_mask
 from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
-from .nn.recurrent import RNN, LastTimeStep
+from .nn.embedding import Embedding, PositionEmbedding
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.normalization import BatchNorm1d, LayerNorm
+from .nn.recurrent import RNN, LastTimeStep
 from .nn.residual import Residual
 from .nn.sequential import Sequential
 
-__all__ = ["to_torch", "from_torch", "loss_to_torch", "max_relative_gradient_error"]
+__all__ = ["to_torch", "from_torch", "loss_to_torch", "arrays_in_torch_order", "max_relative_gradient_error"]
 
-def to_torch(model: Sequential, dtype=None):
-    """Return a ``torch.nn.Sequential`` computing the same function as ``model``.
 
-    Parameters
-    ----------
-    model : Sequential
-        Made of ``Dense``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Conv2d``,
-        ``MaxPool2d``, ``Flatten``, ``LayerNorm``, ``BatchNorm1d`` (running statistics and
-        training mode copied), ``Residual`` (a small ``torch.nn.Module`` computing
-        ``x + inner(x)``), the activations of :data:`~backprop_lib.nn.activations.ACTIVATIONS`
-        (``ReLU``, ``Sigmoid``, ``Tanh``, ``Identity``, ``Softmax``, ...) and nested
-        ``Sequential`` models (which become nested ``torch.nn.Sequential``).
-    dtype : torch.dtype, optional
-        Defaults to each ``Dense`` layer's own weight dtype (float64 unless set), so a model
-        mixing float32 and float64 layers keeps that mix.
-    """
+def _copy(param, array) -> None:
     import torch
 
-    layers = []
-    for m in model:
-        if isinstance(m, Dense):
-            t_dtype = dtype or getattr(torch, str(m.W.dtype))
-            lin = torch.nn.Linear(m.in_features, m.out_features, dtype=t_dtype)
-            with torch.no_grad():
-                lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
-                lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
-            layers.append(lin)
-        elif isinstance(m, Conv2d):
-            t_dtype = dtype or getattr(torch, str(m.W.dtype))
-            conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
-                                   dtype=t_dtype)
-            with torch.no_grad():
-                conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.W)))
-                conv.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.b)))
-            layers.append(conv)
-        elif isinstance(m, RNN):
-            layers.append(_torch_rnn(m, dtype or getattr(torch, str(m.W_hh.dtype))))
-        elif isinstance(m, LastTimeStep):
-            layers.append(_TorchLastTimeStep())
-        elif isinstance(m, MaxPool2d):
-            layers.append(torch.nn.MaxPool2d(m.kernel_size, m.stride))
-        elif isinstance(m, Flatten):
-            layers.append(torch.nn.Flatten())
-        elif isinstance(m, Sequential):
-            layers.append(to_torch(m, dtype))
-        elif isinstance(m, Residual):
-            layers.append(_TorchResidual.make(to_torch(Sequential(m.module), dtype)))
-        elif isinstance(m, (LayerNorm, BatchNorm1d)):
-            layers.append(_norm_to_torch(m, dtype or getattr(torch, str(m.dtype))))
-        elif type(m) in ACTIVATIONS.values():  # each activation names its torch.nn class
-            layers.append(getattr(torch.nn, m.torch_name)(**m.torch_kwargs))
-        else:
-            raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
-    return torch.nn.Sequential(*layers)
+    with torch.no_grad():
+        param.copy_(torch.from_numpy(np.ascontiguousarray(array)))
 
 
-def _norm_to_torch(m, t_dtype):
+def _torch_wrappers():
+    """PyTorch modules for the library's layers that ``torch.nn`` has no one-argument form of."""
     import torch
 
-    if isinstance(m, LayerNorm):
-        layer = torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
-                                   dtype=t_dtype)
-    else:
-        layer = torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum, dtype=t_dtype)
-        with torch.no_grad():
-            layer.running_mean.copy_(torch.from_numpy(np.ascontiguousarray(m.running_mean)))
-            layer.running_var.copy_(torch.from_numpy(np.ascontiguousarray(m.running_var)))
-            layer.num_batches_tracked.fill_(m.num_batches_tracked)
-        layer.train(m.training)
-    if m.gamma is not None:
-        with torch.no_grad():
-            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.gamma)))
-            layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.beta)))
-    return layer
+    class TorchResidual(torch.nn.Module):
+        """``x + module(x)``."""
 
+        def __init__(self, module):
+            super().__init__()
+            self.module = module
 
-class _TorchResidual:
-    """``x + inner(x)`` as a ``torch.nn.Module`` (the class is built on first use: torch is lazy)."""
+        def forward(self, x):
+            return x + self.module(x)
 
-    cls = None
+    class TorchSelfAttention(torch.nn.Module):
+        """``nn.MultiheadAttention`` called as self-attention, with the causal mask if asked."""
 
-    @classmethod
-    def make(cls, inner):
-        import torch
+        def __init__(self, mha, causal):
+            super().__init__()
+            self.mha, self.causal = mha, causal
 
-        if cls.cls is None:
-            class TorchResidual(torch.nn.Module):
-                def __init__(self, inner):
-                    super().__init__()
-                    self.inner = inner
+        def forward(self, x):
+            mask = torch.from_numpy(causal_mask(x.shape[1])) if self.causal else None
+            return self.mha(x, x, x, attn_mask=mask, need_weights=False)[0]
 
-                def forward(self, x):
-                    return x + self.inner(x)
+    class TorchPositions(torch.nn.Module):
+        """``x + W[:T]`` with a learned ``(max_len, D)`` table."""
 
-            cls.cls = TorchResidual
-        return cls.cls(inner)
+        def __init__(self, weight):
+            super().__init__()
+            self.weight = torch.nn.Parameter(weight)
+
+        def forward(self, x):
+            return x + self.weight[: x.shape[1]]
+
+    return TorchResidual, TorchSelfAttention, TorchPositions
 
 
 def _TorchLastTimeStep():
@@ -147,6 +97,134 @@ def _torch_rnn(m: RNN, dtype):
     return wrapper
 
 
+def _torch_module(m, dtype):
+    """The PyTorch module computing what library module ``m`` computes, with copied weights."""
+    import torch
+
+    TorchResidual, TorchSelfAttention, TorchPositions = _torch_wrappers()
+    if isinstance(m, Sequential):
+        return to_torch(m, dtype)
+    if isinstance(m, Residual):
+        return TorchResidual(_torch_module(m.module, dtype))
+    weights = next((getattr(m, p.name) for p in getattr(m, "parameters", list)()), None)
+    t_dtype = dtype or (getattr(torch, str(weights.dtype)) if weights is not None else torch.float64)
+    if isinstance(m, Dense):
+        lin = torch.nn.Linear(m.in_features, m.out_features, dtype=t_dtype)
+        _copy(lin.weight, m.W)
+        _copy(lin.bias, m.b)
+        return lin
+    if isinstance(m, MultiHeadAttention):
+        mha = torch.nn.MultiheadAttention(m.embed_dim, m.num_heads, batch_first=True, dtype=t_dtype)
+        _copy(mha.in_proj_weight, np.concatenate([m.Wq, m.Wk, m.Wv]))
+        _copy(mha.in_proj_bias, np.concatenate([m.bq, m.bk, m.bv]))
+        _copy(mha.out_proj.weight, m.Wo)
+        _copy(mha.out_proj.bias, m.bo)
+        return TorchSelfAttention(mha, m.causal)
+    if isinstance(m, Conv2d):
+        conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                               dtype=t_dtype)
+        _copy(conv.weight, m.W)
+        _copy(conv.bias, m.b)
+        return conv
+    if isinstance(m, MaxPool2d):
+        return torch.nn.MaxPool2d(m.kernel_size, m.stride)
+    if isinstance(m, Flatten):
+        return torch.nn.Flatten()
+    if isinstance(m, RNN):
+        return _torch_rnn(m, t_dtype)
+    if isinstance(m, LastTimeStep):
+        return _TorchLastTimeStep()
+    if isinstance(m, (LayerNorm, BatchNorm1d)):
+        return _norm_to_torch(m, dtype or getattr(torch, str(m.dtype)))
+    if isinstance(m, Embedding):
+        emb = torch.nn.Embedding(m.num_embeddings, m.embedding_dim, dtype=t_dtype)
+        _copy(emb.weight, m.W)
+        return emb
+    if isinstance(m, PositionEmbedding):
+        return TorchPositions(torch.tensor(m.W, dtype=t_dtype))
+    if type(m) in ACTIVATIONS.values():  # each activation names its torch.nn class
+        return getattr(torch.nn, m.torch_name)(**m.torch_kwargs)
+    raise ValueError(f"to_torch: no PyTorch equivalent known for {m!r}")
+
+
+def to_torch(model: Sequential, dtype=None):
+    """Return a ``torch.nn.Sequential`` computing the same function as ``model``.
+
+    Parameters
+    ----------
+    model : Sequential
+        Made of ``Dense``, the activations of
+        :data:`~backprop_lib.nn.activations.ACTIVATIONS` (``ReLU``, ``Sigmoid``, ``Tanh``,
+        ``GELU``, ``Identity``, ``Softmax``, ...), ``LayerNorm``, ``BatchNorm1d`` (running
+        statistics and training mode copied),
+        ``MultiHeadAttention``, ``Embedding``, ``PositionEmbedding``, ``Conv2d``, ``MaxPool2d``,
+        ``Flatten``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Residual`` (a small
+        ``torch.nn.Module`` computing ``x + inner(x)``) and nested ``Sequential`` models (which
+        become nested ``torch.nn.Sequential``). ``MultiHeadAttention`` becomes
+        ``nn.MultiheadAttention`` (``in_proj_weight = [Wq; Wk; Wv]``) called as self-attention,
+        with the causal mask if the layer is causal.
+    dtype : torch.dtype, optional
+        Defaults to each layer's own weight dtype (float64 unless set), so a model mixing
+        float32 and float64 layers keeps that mix.
+
+    Notes
+    -----
+    The parameters correspond one to one, layer by layer, except in attention layers, where
+    ``Wq, Wk, Wv`` are stacked into PyTorch's one ``in_proj_weight`` (and the biases into
+    ``in_proj_bias``).
+    """
+    import torch
+
+    return torch.nn.Sequential(*(_torch_module(m, dtype) for m in model))
+
+
+def arrays_in_torch_order(model, *, grad: bool = False) -> list[np.ndarray]:
+    """The model's parameters (or, ``grad=True``, their gradients) in the order and shapes of
+    ``list(to_torch(model).parameters())``.
+
+    Every parameter is its own array except in attention layers, which PyTorch stores as
+    ``in_proj_weight = [Wq; Wk; Wv]``, ``in_proj_bias = [bq; bk; bv]``, ``out_proj.weight = Wo``,
+    ``out_proj.bias = bo``: those are stacked the same way.
+    """
+    def value(m, name):
+        return getattr(m, "d" + name if grad else name)
+
+    def walk(m):
+        if isinstance(m, (Sequential, Residual)):
+            for child in (m.modules if isinstance(m, Sequential) else [m.module]):
+                yield from walk(child)
+        elif isinstance(m, MultiHeadAttention):
+            yield np.concatenate([value(m, "Wq"), value(m, "Wk"), value(m, "Wv")])
+            yield np.concatenate([value(m, "bq"), value(m, "bk"), value(m, "bv")])
+            yield value(m, "Wo")
+            yield value(m, "bo")
+        else:
+            for p in m.parameters():
+                yield value(m, p.name)
+
+    return list(walk(model))
+
+
+def _norm_to_torch(m, t_dtype):
+    import torch
+
+    if isinstance(m, LayerNorm):
+        layer = torch.nn.LayerNorm(m.normalized_shape, eps=m.eps, elementwise_affine=m.elementwise_affine,
+                                   dtype=t_dtype)
+    else:
+        layer = torch.nn.BatchNorm1d(m.num_features, eps=m.eps, momentum=m.momentum, dtype=t_dtype)
+        with torch.no_grad():
+            layer.running_mean.copy_(torch.from_numpy(np.ascontiguousarray(m.running_mean)))
+            layer.running_var.copy_(torch.from_numpy(np.ascontiguousarray(m.running_var)))
+            layer.num_batches_tracked.fill_(m.num_batches_tracked)
+        layer.train(m.training)
+    if m.gamma is not None:
+        with torch.no_grad():
+            layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.gamma)))
+            layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.beta)))
+    return layer
+
+
 def from_torch(module) -> Sequential:
     """Return a :class:`Sequential` with the same layers and (copied) weights as a ``torch.nn.Sequential``."""
     import torch
@@ -160,6 +238,8 @@ def from_torch(module) -> Sequential:
             modules.append(Dense.from_weights(W, b))
         elif isinstance(m, torch.nn.Sequential):
             modules.append(from_torch(m))
+        elif isinstance(m, torch.nn.GELU):
+            modules.append(GELU(m.approximate))
         elif isinstance(m, torch.nn.Softmax):
             if m.dim not in (-1, 1, None):
                 raise ValueError(f"from_torch: only softmax over the last axis is supported, got dim={m.dim}")

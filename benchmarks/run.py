@@ -378,6 +378,92 @@ def softmax_ce_cases(quick: bool) -> list[dict]:
     return out
 
 
+# ----------------------------------------------------------------------------- attention and a tiny transformer
+
+ATTENTION_SIZES = (("small", 8, 32, 64, 4), ("realistic", 32, 128, 256, 8))  # name, B, T, E, H
+TRANSFORMER_VOCAB = 64
+TRANSFORMER_BLOCKS = 2
+
+
+def attention_cases(quick: bool) -> list[dict]:
+    """MultiHeadAttention forward + backward, and one Adam training step of a two-block causal
+    transformer, against PyTorch eager (``nn.MultiheadAttention`` and the model ``to_torch``
+    builds), float32, at a small and a realistic size. Parity is checked before timing."""
+    import torch
+
+    import backprop_lib as bl
+
+    out = []
+    rep = 5 if quick else 15
+    block = 0.02 if quick else 0.1
+    for name, B, T, E, H in ATTENTION_SIZES:
+        rng = np.random.default_rng(0)
+        mha = bl.MultiHeadAttention(E, H, causal=True, rng=rng, dtype=np.float32)
+        ref = bl.to_torch(bl.Sequential(mha))
+        x = rng.standard_normal((B, T, E)).astype(np.float32)
+        g = rng.standard_normal((B, T, E)).astype(np.float32)
+        xt, gt = torch.from_numpy(x).requires_grad_(True), torch.from_numpy(g)
+
+        def lib_attention():
+            mha.forward(x)
+            return mha.backward(g)
+
+        def torch_attention():
+            xt.grad = None
+            for p in ref.parameters():
+                p.grad = None
+            ref(xt).backward(gt)
+            return xt.grad
+
+        np.testing.assert_allclose(lib_attention(), torch_attention().numpy(), rtol=1e-3, atol=1e-4)
+
+        model = bl.causal_language_model(TRANSFORMER_VOCAB, T, E, H, TRANSFORMER_BLOCKS, approximate="tanh",
+                                         embed_scale=0.5, rng=1, dtype=np.float32)
+        tmodel = bl.to_torch(model)
+        opt, topt = bl.Adam(model.parameters(), lr=1e-3), torch.optim.Adam(tmodel.parameters(), lr=1e-3)
+        loss = bl.CrossEntropyLoss()
+        tokens = rng.integers(0, TRANSFORMER_VOCAB, (B, T + 1))
+        xs, ys = tokens[:, :-1], tokens[:, 1:].reshape(-1)
+        txs, tys = torch.from_numpy(xs), torch.from_numpy(ys)
+
+        def lib_step():
+            logits = model.forward(xs)
+            value = loss.forward(logits.reshape(-1, TRANSFORMER_VOCAB), ys)
+            model.backward(loss.backward().reshape(logits.shape), input_grad=False)
+            opt.step()
+            return value
+
+        def torch_step():
+            value = torch.nn.functional.cross_entropy(tmodel(txs).reshape(-1, TRANSFORMER_VOCAB), tys)
+            topt.zero_grad()
+            value.backward()
+            topt.step()
+            return value.item()
+
+        first = (lib_step(), torch_step())
+        if abs(first[0] - first[1]) > 1e-4 * abs(first[1]):
+            raise AssertionError(f"transformer step parity ({name}): library {first[0]} vs torch {first[1]}")
+        for what, fns in (("attention_fwd_bwd", {"library": lib_attention, "torch": torch_attention}),
+                          ("transformer_step", {"library": lib_step, "torch": torch_step})):
+            s = interleaved(fns, rep, block)
+            lib, tor = s["library"], s["torch"]
+            row = {
+                "what": what, "size": name, "B": B, "T": T, "E": E, "H": H, "dtype": "float32",
+                "library_s": statistics.median(lib), "torch_s": statistics.median(tor),
+                "ratio_torch_over_library_median": statistics.median(tor) / statistics.median(lib),
+                "ratio_torch_over_library_min": min(tor) / min(lib),
+                "library_samples": lib, "torch_samples": tor, "inner": s["_inner"],
+            }
+            if what == "transformer_step":
+                row.update(vocab=TRANSFORMER_VOCAB, blocks=TRANSFORMER_BLOCKS,
+                           params=sum(p.data.size for p in model.parameters()))
+            out.append(row)
+            print(f"  {what:18s} {name:9s}: library {row['library_s'] * 1e3:9.3f} ms  torch "
+                  f"{row['torch_s'] * 1e3:9.3f} ms  torch/library {row['ratio_torch_over_library_median']:6.2f} "
+                  f"(min/min {row['ratio_torch_over_library_min']:.2f})", file=sys.stderr, flush=True)
+    return out
+
+
 # ----------------------------------------------------------------------------- main
 
 def run(quick: bool = False, threads: int | None = None, only: list[str] | None = None) -> dict:
@@ -455,6 +541,7 @@ def run(quick: bool = False, threads: int | None = None, only: list[str] | None 
         row["torch_fraction_of_numpy_matmul"] = row["torch_gflops"] / np_rate
 
     result["softmax_cross_entropy"] = [] if only and "softmax_ce" not in only else softmax_ce_cases(quick)
+    result["attention"] = [] if only and "attention" not in only else attention_cases(quick)
     result["targets"] = evaluate_targets(result)
     result["machine"]["loadavg_end"] = loadavg()
     result["duration_s"] = time.perf_counter() - started
@@ -520,6 +607,14 @@ def table(result: dict) -> str:
                 f"{fmt_time(s['grad_separate']):>10s} {r['grad_separate_over_fused']:9.2f} {fmt_time(s['head_fused']):>10s} "
                 f"{fmt_time(s['head_separate']):>10s} {r['head_separate_over_fused']:9.2f} {fmt_time(s['head_torch']):>10s} "
                 f"{r['head_torch_over_fused']:11.2f}")
+    if result.get("attention"):
+        lines += ["", f"{'attention (float32, causal)':40s} {'B':>3s} {'T':>4s} {'E':>4s} {'H':>2s} {'library':>11s} "
+                      f"{'torch':>11s} {'torch/lib':>9s} {'min/min':>8s}"]
+        for r in result["attention"]:
+            lines.append(
+                f"{r['what'] + ' (' + r['size'] + ')':40s} {r['B']:3d} {r['T']:4d} {r['E']:4d} {r['H']:2d} "
+                f"{fmt_time(r['library_s']):>11s} {fmt_time(r['torch_s']):>11s} "
+                f"{r['ratio_torch_over_library_median']:9.2f} {r['ratio_torch_over_library_min']:8.2f}")
     lines += ["", "Targets:"]
     for t in result["targets"]:
         lines.append(f"  [{'met' if t['met'] else 'MISSED'}] {t['target']}: {t['value']:.3g}")
@@ -539,7 +634,7 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true", help="few repeats (a smoke test); writes no file unless --out")
     ap.add_argument("--threads", type=int, default=None,
                     help="BLAS and torch threads (default: whatever NumPy's BLAS uses; torch is set to match)")
-    ap.add_argument("--only", nargs="*", help="case keys to run: seed003 seed000 mlp784 mlp1024 softmax_ce")
+    ap.add_argument("--only", nargs="*", help="case keys to run: seed003 seed000 mlp784 mlp1024 softmax_ce attention")
     ap.add_argument("--out", type=Path, default=None, help=f"JSON file to write (default {RESULTS.relative_to(ROOT)} for a full run)")
     args = ap.parse_args(argv)
     result = run(quick=args.quick, threads=args.threads, only=args.only)

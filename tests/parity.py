@@ -17,6 +17,9 @@ that require grad.  Examples::
     check_against_torch(Dense(3, 2, rng=0), torch.nn.functional.linear, (5, 3))
     check_against_torch(layer, lambda x, g, b: F.layer_norm(x, (4,), g, b), (2, 4),
                         params=("gamma", "beta"))
+
+``check_module_against_torch(module, torch_fn, x, params, rng)`` is the same check on one given
+float input array ``x``: ``torch_fn(x_t, *parameter_tensors)``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import torch
 
 from lib_reference import assert_matches_torch, t64
 
-__all__ = ["check_against_torch"]
+__all__ = ["check_against_torch", "check_module_against_torch"]
 
 
 def check_against_torch(module, torch_fn, *input_shapes, rng=0, params=None, inputs=None,
@@ -109,3 +112,21 @@ def check_against_torch(module, torch_fn, *input_shapes, rng=0, params=None, inp
     for name, pt in zip(params, pts, strict=True):
         compare(getattr(module, "d" + name), pt.grad, "d" + name)
     return errors
+
+
+def check_module_against_torch(module, torch_fn, x, params=(), rng=None, what=None):
+    """Assert forward, input gradient and parameter gradients equal PyTorch's (rtol 1e-10)."""
+    rng = np.random.default_rng(rng)
+    what = what or repr(module)
+    y = module.forward(x)
+    g = rng.standard_normal(y.shape)
+    dx = module.backward(g)
+    xt = t64(x, grad=True)
+    pts = [t64(getattr(module, name), grad=True) for name in params]
+    yt = torch_fn(xt, *pts)
+    yt.backward(t64(g))
+    assert_matches_torch(y, yt, f"{what} forward")
+    assert_matches_torch(dx, xt.grad, f"{what} input gradient")
+    for name, pt in zip(params, pts, strict=True):
+        assert_matches_torch(getattr(module, "d" + name), pt.grad, f"{what} d{name}")
+    return y, dx

@@ -130,13 +130,13 @@ def test_max_relative_gradient_error_is_rounding_and_catches_a_wrong_backward():
 def test_registry_lists_every_activation_with_its_names():
     from backprop_lib import ACTIVATIONS
 
-    assert sorted(ACTIVATIONS) == ["identity", "relu", "sigmoid", "softmax", "tanh"]
+    assert sorted(ACTIVATIONS) == ["gelu", "identity", "relu", "sigmoid", "softmax", "tanh"]
     for name, cls in ACTIVATIONS.items():
         assert cls.name == name
         assert isinstance(getattr(torch.nn, cls.torch_name)(**cls.torch_kwargs), torch.nn.Module)
 
 
-@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "identity", "softmax"])
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "tanh", "gelu", "identity", "softmax"])
 def test_to_torch_and_mlp_agree_for_every_registered_activation(name):
     from backprop_lib import ACTIVATIONS
     from backprop_lib.explain.training import mlp

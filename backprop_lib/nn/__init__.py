@@ -4,9 +4,18 @@ NumPy only: importing :mod:`backprop_lib.nn` loads nothing from ``calculus``, ``
 ``book``, and neither SymPy nor PyTorch (a test checks).
 """
 
-from .activations import ACTIVATIONS, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .activations import ACTIVATIONS, GELU, Elementwise, Identity, ReLU, Sigmoid, Softmax, Tanh
+from .attention import (
+    MultiHeadAttention,
+    attention_backward,
+    attention_forward,
+    attention_weights,
+    causal_mask,
+    softmax_rows_backward,
+)
 from .convolution import Conv2d, Flatten, MaxPool2d, col2im, im2col
 from .dense import Dense
+from .embedding import Embedding, PositionEmbedding
 from .losses import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -22,6 +31,7 @@ from .optim import SGD, Adam, check_hyperparameters, clip_grad_norm
 from .recurrent import RNN, LastTimeStep
 from .residual import Residual
 from .sequential import Sequential
+from .transformer import causal_language_model, transformer_block
 
 __all__ = [
     "Module",
@@ -36,6 +46,7 @@ __all__ = [
     "ReLU",
     "Sigmoid",
     "Tanh",
+    "GELU",
     "Softmax",
     "Identity",
     "ACTIVATIONS",
@@ -47,6 +58,16 @@ __all__ = [
     "softmax_cross_entropy_grad",
     "categorical_cross_entropy_grad",
     "Sequential",
+    "MultiHeadAttention",
+    "attention_weights",
+    "attention_forward",
+    "attention_backward",
+    "causal_mask",
+    "softmax_rows_backward",
+    "Embedding",
+    "PositionEmbedding",
+    "transformer_block",
+    "causal_language_model",
     "Residual",
     "LayerNorm",
     "BatchNorm1d",
