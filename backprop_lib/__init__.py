@@ -41,9 +41,9 @@ __all__ = [
     "to_torch",
     "from_torch",
     "loss_to_torch",
-    "arrays_in_torch_order",
     "max_relative_gradient_error",
     "torch_bridge",
+    "arrays_in_torch_order",
 ]
 
 __version__ = "0.2.0"

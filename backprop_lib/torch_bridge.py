@@ -13,13 +13,14 @@ from .nn.attention import MultiHeadAttention, causal_mask
 from .nn.convolution import Conv2d, Flatten, MaxPool2d
 from .nn.dense import Dense
 from .nn.embedding import Embedding, PositionEmbedding
-from .nn.recurrent import RNN, LastTimeStep
 from .nn.losses import BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, MSELoss
 from .nn.normalization import BatchNorm1d, LayerNorm
+from .nn.recurrent import RNN, LastTimeStep
 from .nn.residual import Residual
 from .nn.sequential import Sequential
 
-__all__ = ["to_torch", "from_torch", "loss_to_torch", "max_relative_gradient_error", "arrays_in_torch_order"]
+__all__ = ["to_torch", "from_torch", "loss_to_torch", "arrays_in_torch_order", "max_relative_gradient_error"]
+
 
 def _copy(param, array) -> None:
     import torch
@@ -66,6 +67,36 @@ def _torch_wrappers():
     return TorchResidual, TorchSelfAttention, TorchPositions
 
 
+def _TorchLastTimeStep():
+    import torch
+
+    class LastStep(torch.nn.Module):
+        def forward(self, x):
+            return x[:, -1]
+
+    return LastStep()
+
+
+def _torch_rnn(m: RNN, dtype):
+    """``torch.nn.RNN(batch_first=True)`` with ``m``'s weights, returning only its outputs."""
+    import torch
+
+    class HiddenStates(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = torch.nn.RNN(m.input_size, m.hidden_size, batch_first=True, dtype=dtype)
+
+        def forward(self, x):
+            return self.rnn(x)[0]
+
+    wrapper = HiddenStates()
+    with torch.no_grad():
+        for name, value in (("weight_ih_l0", m.W_ih), ("weight_hh_l0", m.W_hh),
+                            ("bias_ih_l0", m.b_ih), ("bias_hh_l0", m.b_hh)):
+            getattr(wrapper.rnn, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+    return wrapper
+
+
 def _torch_module(m, dtype):
     """The PyTorch module computing what library module ``m`` computes, with copied weights."""
     import torch
@@ -82,20 +113,6 @@ def _torch_module(m, dtype):
         _copy(lin.weight, m.W)
         _copy(lin.bias, m.b)
         return lin
-    if isinstance(m, Conv2d):
-        conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
-                               dtype=t_dtype)
-        _copy(conv.weight, m.W)
-        _copy(conv.bias, m.b)
-        return conv
-    if isinstance(m, RNN):
-        return _torch_rnn(m, dtype or getattr(torch, str(m.W_hh.dtype)))
-    if isinstance(m, LastTimeStep):
-        return _TorchLastTimeStep()
-    if isinstance(m, MaxPool2d):
-        return torch.nn.MaxPool2d(m.kernel_size, m.stride)
-    if isinstance(m, Flatten):
-        return torch.nn.Flatten()
     if isinstance(m, MultiHeadAttention):
         mha = torch.nn.MultiheadAttention(m.embed_dim, m.num_heads, batch_first=True, dtype=t_dtype)
         _copy(mha.in_proj_weight, np.concatenate([m.Wq, m.Wk, m.Wv]))
@@ -103,6 +120,20 @@ def _torch_module(m, dtype):
         _copy(mha.out_proj.weight, m.Wo)
         _copy(mha.out_proj.bias, m.bo)
         return TorchSelfAttention(mha, m.causal)
+    if isinstance(m, Conv2d):
+        conv = torch.nn.Conv2d(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding,
+                               dtype=t_dtype)
+        _copy(conv.weight, m.W)
+        _copy(conv.bias, m.b)
+        return conv
+    if isinstance(m, MaxPool2d):
+        return torch.nn.MaxPool2d(m.kernel_size, m.stride)
+    if isinstance(m, Flatten):
+        return torch.nn.Flatten()
+    if isinstance(m, RNN):
+        return _torch_rnn(m, t_dtype)
+    if isinstance(m, LastTimeStep):
+        return _TorchLastTimeStep()
     if isinstance(m, (LayerNorm, BatchNorm1d)):
         return _norm_to_torch(m, dtype or getattr(torch, str(m.dtype)))
     if isinstance(m, Embedding):
@@ -122,12 +153,12 @@ def to_torch(model: Sequential, dtype=None):
     Parameters
     ----------
     model : Sequential
-        Made of ``Dense``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Conv2d``,
-        ``MaxPool2d``, ``Flatten``, the activations of
+        Made of ``Dense``, the activations of
         :data:`~backprop_lib.nn.activations.ACTIVATIONS` (``ReLU``, ``Sigmoid``, ``Tanh``,
         ``GELU``, ``Identity``, ``Softmax``, ...), ``LayerNorm``, ``BatchNorm1d`` (running
         statistics and training mode copied),
-        ``MultiHeadAttention``, ``Embedding``, ``PositionEmbedding``, ``Residual`` (a small
+        ``MultiHeadAttention``, ``Embedding``, ``PositionEmbedding``, ``Conv2d``, ``MaxPool2d``,
+        ``Flatten``, ``RNN`` (its hidden states), ``LastTimeStep``, ``Residual`` (a small
         ``torch.nn.Module`` computing ``x + inner(x)``) and nested ``Sequential`` models (which
         become nested ``torch.nn.Sequential``). ``MultiHeadAttention`` becomes
         ``nn.MultiheadAttention`` (``in_proj_weight = [Wq; Wk; Wv]``) called as self-attention,
@@ -192,36 +223,6 @@ def _norm_to_torch(m, t_dtype):
             layer.weight.copy_(torch.from_numpy(np.ascontiguousarray(m.gamma)))
             layer.bias.copy_(torch.from_numpy(np.ascontiguousarray(m.beta)))
     return layer
-
-
-def _TorchLastTimeStep():
-    import torch
-
-    class LastStep(torch.nn.Module):
-        def forward(self, x):
-            return x[:, -1]
-
-    return LastStep()
-
-
-def _torch_rnn(m: RNN, dtype):
-    """``torch.nn.RNN(batch_first=True)`` with ``m``'s weights, returning only its outputs."""
-    import torch
-
-    class HiddenStates(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.rnn = torch.nn.RNN(m.input_size, m.hidden_size, batch_first=True, dtype=dtype)
-
-        def forward(self, x):
-            return self.rnn(x)[0]
-
-    wrapper = HiddenStates()
-    with torch.no_grad():
-        for name, value in (("weight_ih_l0", m.W_ih), ("weight_hh_l0", m.W_hh),
-                            ("bias_ih_l0", m.b_ih), ("bias_hh_l0", m.b_hh)):
-            getattr(wrapper.rnn, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
-    return wrapper
 
 
 def from_torch(module) -> Sequential:

@@ -6,6 +6,7 @@ Run from the repository root::
     .venv/bin/python -m benchmarks.layers                 # every case, writes benchmarks/results/layers.json
     .venv/bin/python -m benchmarks.layers --only conv      # cases whose key starts with "conv"
     .venv/bin/python -m benchmarks.layers --quick          # few repeats, writes nothing unless --out
+    .venv/bin/python -m benchmarks.layers --threads 1      # one BLAS / torch thread on both sides
 
 Each case builds the library module and the PyTorch module from the same weights, checks once
 that their outputs agree, then times ``forward`` + ``backward`` (a fixed random upstream
@@ -154,11 +155,15 @@ CASES = [
 ]
 
 
-def run(only: list[str] | None, repeats: int, min_block_s: float) -> dict:
+def run(only: list[str] | None, repeats: int, min_block_s: float, threads: int | None = None) -> dict:
     import torch
+    from threadpoolctl import threadpool_limits
 
     started = time.perf_counter()
-    threads = numpy_blas_threads()
+    if threads is not None:
+        threadpool_limits(limits=threads, user_api="blas")
+    else:
+        threads = numpy_blas_threads()
     if threads:
         torch.set_num_threads(threads)
     result = {"machine": describe(), "torch": torch.__version__,
@@ -190,9 +195,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", help="case-key prefixes to run (default: all)")
     ap.add_argument("--quick", action="store_true", help="3 repeats of short blocks; writes nothing unless --out")
+    ap.add_argument("--threads", type=int, help="BLAS and torch threads for both sides (default: NumPy's BLAS count)")
     ap.add_argument("--out", type=Path, help=f"where to write the JSON (default {RESULTS.relative_to(ROOT)})")
     args = ap.parse_args(argv)
-    result = run(args.only, repeats=3 if args.quick else 11, min_block_s=0.02 if args.quick else 0.2)
+    result = run(args.only, repeats=3 if args.quick else 11, min_block_s=0.02 if args.quick else 0.2,
+                 threads=args.threads)
     out = args.out or (None if args.quick else RESULTS)
     if out is not None:
         previous = json.loads(out.read_text()) if out.exists() else {"cases": []}

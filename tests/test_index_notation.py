@@ -235,3 +235,16 @@ def test_delta_recursion_matches_torch_autograd():
     delta_prev = (1 - np.tanh(z) ** 2) * (W.T @ g)
     np.testing.assert_allclose(zt.grad.numpy(), delta_prev, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(Wt.grad.numpy(), np.outer(g, np.tanh(z)), rtol=1e-12, atol=1e-14)
+
+
+def test_standardize_jacobian_all_sizes_and_wrong_variants_fail():
+    proof = ix.standardize_jacobian_element()
+    assert proof.proved and "hat x" in proof.statement
+    wrong = [
+        lambda xi, xk, s, d, n: (d - xi * xk / n) / s,          # the mean's term dropped
+        lambda xi, xk, s, d, n: (d - 1 / n - xi * xk) / s,      # 1/n dropped from the outer product
+        lambda xi, xk, s, d, n: (d - 1 / n - xi * xk / n) * s,  # s instead of 1/s
+    ]
+    for candidate in wrong:
+        with pytest.raises(IdentityFailed, match="standardize Jacobian"):
+            ix.standardize_jacobian_element(candidate)

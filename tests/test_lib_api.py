@@ -13,6 +13,7 @@ def test_public_names_import():
         Adam, BCELoss, BCEWithLogitsLoss, CategoricalCrossEntropy, CrossEntropyLoss, Dense, Identity,
         MSELoss, ReLU, SGD, Sequential, Sigmoid, Softmax, Tanh, matcalc, symbolic,
     )
+    from backprop_lib import BatchNorm1d, LayerNorm, Residual, autodiff  # noqa: F401
 
 
 def test_all_lists_real_objects():

@@ -9,7 +9,7 @@ from backprop_lib import (
     standardize_backward,
 )
 from lib_reference import assert_matches_torch, t64
-from parity import check_module_against_torch
+from parity import check_against_torch
 
 F = torch.nn.functional
 
@@ -31,9 +31,8 @@ def test_layernorm_matches_torch(shape, normalized):
     _random_affine(ln, rng)
     x = rng.standard_normal(shape) * 3 + 1
     norm = ln.normalized_shape
-    check_module_against_torch(
-        ln, lambda xt, g, b: F.layer_norm(xt, norm, g, b, eps=1e-5), x, ("gamma", "beta"), rng
-    )
+    check_against_torch(ln, lambda xt, g, b: F.layer_norm(xt, norm, g, b, eps=1e-5), inputs=[x],
+                        params=("gamma", "beta"), rng=rng)
 
 
 @pytest.mark.parametrize("eps", [0.0, 1e-5, 0.3])
@@ -42,7 +41,7 @@ def test_layernorm_without_affine_and_other_eps(eps):
     ln = LayerNorm(4, eps=eps, elementwise_affine=False)
     assert ln.parameters() == [] and ln.gamma is None
     x = rng.standard_normal((3, 4))
-    check_module_against_torch(ln, lambda xt: F.layer_norm(xt, (4,), eps=eps), x, (), rng)
+    check_against_torch(ln, lambda xt: F.layer_norm(xt, (4,), eps=eps), inputs=[x], rng=rng)
 
 
 def test_standardize_jacobian_is_the_formula_and_backward_is_its_vjp():
@@ -90,8 +89,8 @@ def test_layernorm_large_offset_stays_accurate():
 
     rng = np.random.default_rng(4)
     x = 1e3 + rng.standard_normal((3, 6))
-    check_module_against_torch(LayerNorm(6), lambda xt, g, b: F.layer_norm(xt, (6,), g, b), x,
-                               ("gamma", "beta"), rng)
+    check_against_torch(LayerNorm(6), lambda xt, g, b: F.layer_norm(xt, (6,), g, b), inputs=[x],
+                        params=("gamma", "beta"), rng=rng)
     x = 1e8 + rng.standard_normal((3, 6))
     with mpmath.workdps(50):
         exact = []
@@ -161,7 +160,7 @@ def test_batchnorm_training_matches_torch(batch, c):
         return F.batch_norm(xt, torch.zeros(c, dtype=torch.float64), torch.ones(c, dtype=torch.float64),
                             g, b, training=True, momentum=0.1, eps=1e-5)
 
-    check_module_against_torch(bn, torch_fn, x, ("gamma", "beta"), rng)
+    check_against_torch(bn, torch_fn, inputs=[x], params=("gamma", "beta"), rng=rng)
 
 
 @pytest.mark.parametrize("momentum", [0.1, 0.5, None])
@@ -181,8 +180,9 @@ def test_batchnorm_running_stats_and_eval_after_several_steps(momentum):
     tb.eval()
     x = rng.standard_normal((6, c))
     mean_before = bn.running_mean.copy()
-    check_module_against_torch(bn, lambda xt, g, b: F.batch_norm(
-        xt, tb.running_mean, tb.running_var, g, b, training=False, eps=1e-5), x, ("gamma", "beta"), rng)
+    check_against_torch(bn, lambda xt, g, b: F.batch_norm(
+        xt, tb.running_mean, tb.running_var, g, b, training=False, eps=1e-5), inputs=[x],
+        params=("gamma", "beta"), rng=rng)
     np.testing.assert_array_equal(bn.running_mean, mean_before)  # evaluation leaves them alone
     assert bn.train() is bn and bn.training
 
@@ -311,3 +311,28 @@ def test_train_eval_pass_through_containers():
     net.train(False)
     assert not bn2.training
     assert Dense(2, 2).eval().training is False
+    assert [p.name for p in net.parameters()] == ["W", "b", "gamma", "beta", "gamma", "beta"]
+
+
+@pytest.mark.parametrize("make", [lambda: LayerNorm(5), lambda: BatchNorm1d(5), lambda: Residual(Dense(5, 5, rng=0))])
+def test_gradcheck_passes_and_backward_overwrites(make):
+    module = make()
+    x = np.random.default_rng(11).standard_normal((4, 5))
+    assert matcalc.gradcheck(module, x)
+    g = np.random.default_rng(12).standard_normal((4, 5))
+    module(x)
+    first = [module.backward(g)] + [p.grad.copy() for p in module.parameters()]
+    second = [module.backward(g)] + [p.grad for p in module.parameters()]
+    for a, b in zip(first, second, strict=True):
+        np.testing.assert_array_equal(a, b)  # a second backward overwrites, it does not add
+
+
+def test_gradcheck_catches_a_backward_that_treats_the_statistics_as_constants():
+    class ConstantStatistics(BatchNorm1d):  # the evaluation-mode formula used in training
+        def backward(self, grad_out):
+            super().backward(grad_out)
+            return grad_out * self.gamma * self._rstd
+
+    x = np.random.default_rng(13).standard_normal((4, 3))
+    with pytest.raises(matcalc.GradcheckError, match="gradient for input disagrees"):
+        matcalc.gradcheck(ConstantStatistics(3), x)

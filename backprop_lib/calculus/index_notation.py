@@ -68,6 +68,7 @@ __all__ = [
     "commutation_element",
     "trace_vec_inner",
     "delta_recursion_one_layer",
+    "standardize_jacobian_element",
     "all_proofs",
     "resolve_ranges",
 ]
@@ -701,6 +702,75 @@ def delta_recursion_one_layer(*, wrong: str | None = None, square: bool = False)
     prove("bias gradient", "", grad_b, D(p, 0))
     proof.extra.update(dz_dzprev=dz_dzprev, grad_W=grad_W, grad_b=grad_b, z_next_i=z_next_i)
     return proof
+
+
+def _split_sums(expr, dummy):
+    r"""Split every ``Sum`` over the terms of its (expanded) summand, pull out the factors that do
+    not depend on the summation index, and give every innermost one-index sum the dummy index
+    ``dummy``: then :math:`\sum_j x_j` and :math:`\sum_l x_l` are the same expression, which
+    SymPy otherwise does not see."""
+
+    def split_one(S):
+        terms = sp.Add.make_args(sp.expand(S.function))
+        return sp.Add(*[factor_sum(sp.Sum(t, *S.limits)) for t in terms])
+
+    previous = None
+    while previous != expr:
+        previous = expr
+        expr = expr.replace(lambda e: isinstance(e, sp.Sum), split_one)
+    expr = expr.replace(lambda e: isinstance(e, sp.Sum) and not e.function.has(sp.Indexed),
+                        lambda e: e.doit())  # sum of a constant: n times it
+    return expr.replace(lambda e: isinstance(e, sp.Sum) and len(e.limits) == 1 and not e.function.has(sp.Sum),
+                        lambda e: e.xreplace({e.limits[0][0]: dummy}))
+
+
+def standardize_jacobian_element(candidate=None) -> IndexProof:
+    r"""All sizes: the Jacobian of standardisation, entry by entry.
+
+    For :math:`x \in \mathbb{R}^n`, :math:`\mu = \frac1n\sum_l x_l`,
+    :math:`\sigma^2 = \frac1n\sum_j (x_j - \mu)^2`, :math:`s = \sqrt{\sigma^2 + \varepsilon}` and
+    :math:`\hat x_i = (x_i - \mu)/s`, SymPy differentiates :math:`\hat x_i` with respect to
+    :math:`x_k` (sizes and indices symbolic) and the result equals
+
+    .. math::  \frac{\partial \hat x_i}{\partial x_k} = \frac1s\Bigl(\delta_{ik} - \frac1n - \frac{\hat x_i \hat x_k}{n}\Bigr),
+
+    the entry :math:`(i, k)` of :math:`\frac1s (I - \tfrac1n \mathbf 1\mathbf 1^\top - \tfrac1n \hat x\hat x^\top)`,
+    for every :math:`\varepsilon > 0`. Both sides are built from the same definitions of
+    :math:`\mu`, :math:`s` and :math:`\hat x`; the step that needs care is
+    :math:`\sum_j (x_j - \mu) = 0`, which SymPy sees once the sums are split and their dummy
+    indices unified; the remaining sums are then treated as free symbols (an identity in free
+    symbols holds for any value of them, so this proves more, not less).
+
+    Parameters
+    ----------
+    candidate : callable, optional
+        ``candidate(xhat_i, xhat_k, s, delta_ik, n)`` returning the claimed entry; by default the
+        formula above. A wrong candidate raises :class:`~backprop_lib.symbolic.IdentityFailed`.
+    """
+    n = sp.Symbol("n", integer=True, positive=True)
+    eps = sp.Symbol("epsilon", positive=True)
+    i, j, k, l, c = _indices("i", "j", "k", "l", "c")
+    x = sp.IndexedBase("x")
+    mu = sp.Sum(x[l], (l, 0, n - 1)) / n
+    s = sp.sqrt(sp.Sum((x[j] - mu) ** 2, (j, 0, n - 1)) / n + eps)
+    xhat = lambda a: (x[a] - mu) / s
+    raw = sp.diff(xhat(i), x[k])
+    lhs = resolve_ranges(raw.doit(), {i: n, j: n, k: n, l: n})
+    if candidate is None:
+        candidate = lambda xi, xk, s_, d, n_: (d - 1 / n_ - xi * xk / n_) / s_
+    rhs = candidate(xhat(i), xhat(k), s, sp.KroneckerDelta(i, k), n)
+    split = _split_sums(sp.expand(lhs - rhs), c)
+    # What is left is a function of x_i, x_k and the sums over c; it is zero whatever their
+    # values, so each sum may be replaced by a free symbol (which makes cancel fast).
+    sums = {S: sp.Dummy(f"S{q}") for q, S in enumerate(sorted(split.atoms(sp.Sum), key=str))}
+    diff = sp.cancel(sp.together(split.xreplace(sums)))
+    if diff != 0:
+        raise IdentityFailed(f"standardize Jacobian: lhs - rhs simplifies to {diff}, not 0")
+    return IndexProof(
+        "standardisation Jacobian",
+        r"\frac{\partial \hat x_i}{\partial x_k} = \frac1s\Bigl(\delta_{ik} - \frac1n - \frac{\hat x_i\hat x_k}{n}\Bigr)",
+        lhs, rhs, True, raw, {"mu": mu, "s": s},
+    )
 
 
 def all_proofs(*, square: bool = False) -> list[IndexProof]:

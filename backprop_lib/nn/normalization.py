@@ -64,13 +64,15 @@ def standardize(x: np.ndarray, axis, eps: float) -> tuple[np.ndarray, np.ndarray
     """
     xc, var = _centre(x, axis)
     rstd = 1.0 / np.sqrt(var + eps)
-    return xc * rstd, rstd
+    xc *= rstd  # in place: xc becomes xhat
+    return xc, rstd
 
 
 def _centre(x: np.ndarray, axis) -> tuple[np.ndarray, np.ndarray]:
     """``x - mean`` and the biased variance over ``axis`` (kept as length-1 axes)."""
     xc = x - x.mean(axis=axis, keepdims=True)
-    return xc, np.mean(xc * xc, axis=axis, keepdims=True)
+    sq = np.square(xc)
+    return xc, sq.mean(axis=axis, keepdims=True)
 
 
 def standardize_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axis) -> np.ndarray:
@@ -90,9 +92,15 @@ def standardize_backward(g: np.ndarray, xhat: np.ndarray, rstd: np.ndarray, axis
     ndarray, shape of ``xhat``
         :math:`\partial L / \partial x`.
     """
+    # rstd * (g - mean(g) - mean(g * xhat) * xhat), computed in one buffer
     g_mean = g.mean(axis=axis, keepdims=True)
-    gx_mean = np.mean(g * xhat, axis=axis, keepdims=True)
-    return rstd * (g - g_mean - xhat * gx_mean)
+    out = g * xhat
+    gx_mean = out.mean(axis=axis, keepdims=True)
+    np.multiply(xhat, gx_mean, out=out)  # one buffer for the whole formula
+    np.subtract(g, out, out=out)
+    out -= g_mean
+    out *= rstd
+    return out
 
 
 def _check_eps(eps, who: str) -> float:
@@ -197,7 +205,9 @@ class LayerNorm(Module):
         self._xhat, self._rstd = standardize(x, self._axes, self.eps)
         if not self.elementwise_affine:
             return self._xhat.copy()
-        return self._xhat * self.gamma + self.beta
+        y = self._xhat * self.gamma
+        y += self.beta
+        return y
 
     def backward(self, grad_out) -> np.ndarray:
         r"""Set ``dgamma``, ``dbeta``; return :math:`\partial L/\partial x`.
@@ -226,10 +236,10 @@ class LayerNorm(Module):
 class BatchNorm1d(Module):
     r"""Batch normalisation of ``(B, C)`` inputs, as ``torch.nn.BatchNorm1d``.
 
-    **Training** (``training`` is ``True``, the default, or after :meth:`train`): each
-    feature (column) is standardised over the batch with the batch mean and the biased batch
-    variance, and the running statistics are updated with the *unbiased* variance, as PyTorch
-    does:
+    **Training** (``training`` is ``True``: the default, or after
+    :meth:`~backprop_lib.nn.module.Module.train`): each feature (column) is standardised
+    over the batch with the batch mean and the biased batch variance, and the running
+    statistics are updated with the *unbiased* variance, as PyTorch does:
 
     .. math::
        m \leftarrow (1 - \rho)\, m + \rho\, \mu_B, \qquad
@@ -239,10 +249,11 @@ class BatchNorm1d(Module):
     A batch of one sample in training raises ``ValueError`` (its variance says nothing;
     PyTorch raises too).
 
-    **Evaluation** (after :meth:`eval`): :math:`y = \gamma \odot (x - m)/\sqrt{v + \varepsilon}
-    + \beta` with the running statistics, an affine map of each sample on its own. Before any
-    training step these are ``m = 0``, ``v = 1``, so ``eval()`` on a fresh layer gives
-    :math:`y = \gamma \odot x / \sqrt{1 + \varepsilon} + \beta` — the same as PyTorch.
+    **Evaluation** (after :meth:`~backprop_lib.nn.module.Module.eval`):
+    :math:`y = \gamma \odot (x - m)/\sqrt{v + \varepsilon} + \beta` with the running
+    statistics, an affine map of each sample on its own. Before any training step these are
+    ``m = 0``, ``v = 1``, so ``eval()`` on a fresh layer gives
+    :math:`y = \gamma \odot x / \sqrt{1 + \varepsilon} + \beta`, the same as PyTorch.
 
     Parameters
     ----------
@@ -316,7 +327,8 @@ class BatchNorm1d(Module):
                 )
             xc, var = _centre(x, 0)  # what standardize(x, 0, eps) does, keeping the variance
             self._rstd = 1.0 / np.sqrt(var + self.eps)
-            self._xhat = xc * self._rstd
+            xc *= self._rstd
+            self._xhat = xc
             self._batch_stats = True
             var = var[0]
             self.num_batches_tracked += 1
@@ -327,7 +339,9 @@ class BatchNorm1d(Module):
             self._rstd = (1.0 / np.sqrt(self.running_var + self.eps))[None, :]
             self._xhat = (x - self.running_mean) * self._rstd
             self._batch_stats = False
-        return self._xhat * self.gamma + self.beta
+        y = self._xhat * self.gamma
+        y += self.beta
+        return y
 
     def backward(self, grad_out) -> np.ndarray:
         r"""Set ``dgamma``, ``dbeta``; return :math:`\partial L/\partial x`.

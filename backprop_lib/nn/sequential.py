@@ -86,7 +86,8 @@ class Sequential(Module):
         self.backward(grad_out, input_grad=False)
 
     def children(self) -> list[Module]:
-        """The modules of the chain: :meth:`train` and :meth:`eval` pass on to them."""
+        """The modules of the chain; :meth:`~backprop_lib.nn.module.Module.train` and
+        :meth:`~backprop_lib.nn.module.Module.eval` pass on to them."""
         return [m for m in self.modules if callable(getattr(m, "train", None))]
 
     def parameters(self) -> list[Parameter]:
