@@ -174,3 +174,53 @@ def test_bad_input():
         so.kfac_solve(np.eye(2), np.eye(2), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="no second derivative"):
         so.second_derivative(bp.Softmax(), np.zeros(2))
+
+
+def test_conjugate_gradient_solves_a_positive_definite_system():
+    rng = np.random.default_rng(6)
+    M = rng.standard_normal((7, 7))
+    M = M @ M.T + 0.5 * np.eye(7)
+    b = rng.standard_normal(7)
+    x, k = so.conjugate_gradient(lambda v: M @ v, b, max_iter=50, tol=1e-13)
+    np.testing.assert_allclose(M @ x, b, rtol=1e-10, atol=1e-10)
+    assert k <= 8                                       # n steps in exact arithmetic (+ rounding)
+    x2, k2 = so.conjugate_gradient(lambda v: M @ v, b, max_iter=2)
+    assert k2 == 2 and np.linalg.norm(M @ x2 - b) > 1e-6
+    x0, k0 = so.conjugate_gradient(lambda v: -v, b, max_iter=5)  # negative curvature: stops
+    assert k0 == 1 and np.all(x0 == 0)
+    with pytest.raises(ValueError, match=r"b must be a vector \(n,\), got shape \(2, 2\)"):
+        so.conjugate_gradient(lambda v: v, np.zeros((2, 2)), max_iter=3)
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
+        so.conjugate_gradient(lambda v: v, b, max_iter=0)
+
+
+def test_gauss_newton_step_solves_the_damped_system_against_torch():
+    model, X, y, _, params, y_t = _setup([3, 4, 2], "tanh", "regression", seed=3)
+    loss = bp.MSELoss()
+    outputs, value = _torch_loss(model, loss)
+    Xt = torch.tensor(X)
+    flat = torch.cat([p.reshape(-1) for p in params])
+    shapes = [p.shape for p in params]
+
+    def unflat(theta):
+        parts, i = [], 0
+        for s in shapes:
+            n = int(np.prod(s))
+            parts.append(theta[i:i + n].reshape(s))
+            i += n
+        return parts
+
+    J = torch.autograd.functional.jacobian(lambda t: outputs(unflat(t), Xt).reshape(-1), flat)
+    HL = 2.0 / y.size                                   # mean squared error: H_L = (2 / N) I
+    g = torch.func.grad(lambda t: value(unflat(t), Xt, y_t))(flat)
+    lam = 0.1
+    d = torch.linalg.solve(HL * J.T @ J + lam * torch.eye(flat.numel(), dtype=torch.float64), -g).numpy()
+    before = np.concatenate([p.data.ravel() for p in model.parameters()])
+    info = so.gauss_newton_step(model, loss, X, y, damping=lam, max_cg=200, tol=1e-13)
+    after = np.concatenate([p.data.ravel() for p in model.parameters()])
+    np.testing.assert_allclose(after - before, d, rtol=1e-10, atol=1e-12)
+    assert 1 < info["products"] <= 200
+    assert info["loss"] == pytest.approx(float(value(params, Xt, y_t)), rel=1e-12)
+    assert info["step_norm"] == pytest.approx(np.linalg.norm(d), rel=1e-10)
+    with pytest.raises(ValueError, match="damping must be > 0"):
+        so.gauss_newton_step(model, loss, X, y, damping=0.0, max_cg=3)

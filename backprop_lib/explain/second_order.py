@@ -39,7 +39,7 @@ from ..nn.sequential import Sequential
 from .efficiency import layers_of
 
 __all__ = ["second_derivative", "hvp", "gnvp", "matmul_count", "kfac_factors", "gauss_newton_block",
-           "kfac_block", "kfac_solve"]
+           "kfac_block", "kfac_solve", "conjugate_gradient", "gauss_newton_step"]
 
 
 def second_derivative(act, z: np.ndarray) -> np.ndarray:
@@ -238,3 +238,99 @@ def kfac_solve(A, G, dW, damping: float = 0.0) -> np.ndarray:
     A = A + damping * np.eye(A.shape[0])
     G = G + damping * np.eye(G.shape[0])
     return np.linalg.solve(G, np.linalg.solve(A, dW.T).T)   # G^{-1} dW A^{-1}
+
+
+def conjugate_gradient(matvec, b, *, max_iter: int, tol: float = 1e-10) -> tuple[np.ndarray, int]:
+    r"""Solve :math:`M x = b` for a symmetric positive (semi)definite :math:`M` given only ``matvec``.
+
+    Conjugate gradient from :math:`x_0 = 0`: with :math:`r_0 = p_0 = b`,
+
+    .. math::
+       \alpha_k = \frac{r_k^\top r_k}{p_k^\top M p_k},\quad x_{k+1} = x_k + \alpha_k p_k,\quad
+       r_{k+1} = r_k - \alpha_k M p_k,\quad
+       p_{k+1} = r_{k+1} + \frac{r_{k+1}^\top r_{k+1}}{r_k^\top r_k}\, p_k .
+
+    Stops after ``max_iter`` products or when :math:`\lVert r_k\rVert \le` ``tol`` :math:`\lVert b\rVert`.
+
+    Parameters
+    ----------
+    matvec : callable, ndarray (n,) -> ndarray (n,)
+    b : ndarray, shape (n,)
+    max_iter : int
+        At most this many calls of ``matvec``.
+    tol : float
+
+    Returns
+    -------
+    x : ndarray, shape (n,)
+    products : int
+        Calls of ``matvec`` made.
+    """
+    b = np.asarray(b, dtype=float)
+    if b.ndim != 1:
+        raise ValueError(f"conjugate_gradient: b must be a vector (n,), got shape {b.shape}")
+    if max_iter < 1:
+        raise ValueError(f"conjugate_gradient: max_iter must be >= 1, got {max_iter}")
+    x, r = np.zeros_like(b), b.copy()
+    p, rr = r.copy(), float(r @ r)
+    stop = (tol * np.linalg.norm(b)) ** 2
+    k = 0
+    while k < max_iter and rr > stop:
+        Mp = np.asarray(matvec(p))
+        k += 1
+        curvature = float(p @ Mp)
+        if curvature <= 0:                       # not positive definite along p: stop here
+            break
+        alpha = rr / curvature
+        x += alpha * p
+        r -= alpha * Mp
+        rr, rr_old = float(r @ r), rr
+        p = r + (rr / rr_old) * p
+    return x, k
+
+
+def gauss_newton_step(model: Sequential, loss, X, y, *, damping: float, max_cg: int,
+                      tol: float = 1e-10) -> dict:
+    r"""One damped Gauss-Newton step, in place: solve :math:`(G + \lambda I)\,d = -\nabla L` by CG.
+
+    The matrix :math:`G = J^\top H_L J` is never formed: each CG iteration is one :func:`gnvp`.
+    The parameters become :math:`\theta + d`.
+
+    Parameters
+    ----------
+    model : Sequential
+        As for :func:`hvp`.
+    loss : MSELoss or CrossEntropyLoss
+    X, y : the batch
+    damping : float
+        :math:`\lambda > 0`.
+    max_cg : int
+        At most this many Gauss-Newton-vector products.
+
+    Returns
+    -------
+    dict
+        ``"loss"`` (before the step), ``"products"`` (the number of :func:`gnvp` calls) and
+        ``"step_norm"`` (:math:`\lVert d\rVert`).
+    """
+    if not damping > 0:
+        raise ValueError(f"gauss_newton_step: damping must be > 0, got {damping!r}")
+    _check_model(model)
+    params = model.parameters()
+    value = float(loss.forward(model.forward(X), y))
+    model.backward(loss.backward())
+    g = np.concatenate([p.grad.ravel() for p in params])
+    shapes = [p.shape for p in params]
+    splits = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+
+    def unflat(v):
+        return [part.reshape(s) for part, s in zip(np.split(v, splits), shapes, strict=True)]
+
+    def matvec(v):
+        Gv = gnvp(model, loss, X, y, unflat(v))
+        return np.concatenate([u.ravel() for u in Gv]) + damping * v
+
+    d, products = conjugate_gradient(matvec, -g, max_iter=max_cg, tol=tol)
+    for p, step in zip(params, unflat(d), strict=True):
+        p.data[...] += step                      # the module's own array, in place
+    return {"loss": value, "products": products, "step_norm": float(np.linalg.norm(d))}
