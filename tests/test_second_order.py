@@ -34,6 +34,16 @@ def _torch_loss(model, loss):
     return outputs, value
 
 
+def _unflat(theta, shapes):
+    """Split a flat parameter tensor into tensors of the given shapes (W_1, b_1, ...)."""
+    parts, i = [], 0
+    for s in shapes:
+        n = int(np.prod(s))
+        parts.append(theta[i:i + n].reshape(s))
+        i += n
+    return parts
+
+
 CASES = [
     ([3, 4, 2], "tanh", bp.MSELoss(), "regression"),
     ([4, 5, 3, 3], "sigmoid", bp.CrossEntropyLoss(), "classes"),
@@ -74,12 +84,7 @@ def test_hvp_matches_the_full_hessian_and_a_wrong_one_is_caught():
     shapes = [p.shape for p in params]
 
     def f(theta):
-        parts, i = [], 0
-        for s in shapes:
-            n = int(np.prod(s))
-            parts.append(theta[i:i + n].reshape(s))
-            i += n
-        return value(parts, torch.tensor(X), y_t)
+        return value(_unflat(theta, shapes), torch.tensor(X), y_t)
 
     H = torch.autograd.functional.hessian(f, flat).numpy()
     v = np.concatenate([x.ravel() for x in V])
@@ -203,12 +208,7 @@ def test_gauss_newton_step_solves_the_damped_system_against_torch():
     shapes = [p.shape for p in params]
 
     def unflat(theta):
-        parts, i = [], 0
-        for s in shapes:
-            n = int(np.prod(s))
-            parts.append(theta[i:i + n].reshape(s))
-            i += n
-        return parts
+        return _unflat(theta, shapes)
 
     J = torch.autograd.functional.jacobian(lambda t: outputs(unflat(t), Xt).reshape(-1), flat)
     HL = 2.0 / y.size                                   # mean squared error: H_L = (2 / N) I
