@@ -13,6 +13,7 @@ Differentiate *every line of both passes* in the direction ``V`` (Pearlmutter's
 rows as samples, :math:`Z_l = A_{l-1} W_l^\top + b_l`, :math:`A_l = f_l(Z_l)`:
 
 .. math::
+   \begin{aligned}
    \mathcal R\{Z_l\} &= \mathcal R\{A_{l-1}\} W_l^\top + A_{l-1} V_{W_l}^\top + V_{b_l},
    \qquad \mathcal R\{A_l\} = f_l'(Z_l) \odot \mathcal R\{Z_l\}, \qquad \mathcal R\{A_0\} = 0;\\
    \Delta_{l-1} &= (\Delta_l W_l) \odot f_{l-1}'(Z_{l-1}),\\
@@ -20,6 +21,7 @@ rows as samples, :math:`Z_l = A_{l-1} W_l^\top + b_l`, :math:`A_l = f_l(Z_l)`:
      + (\Delta_l W_l) \odot f_{l-1}''(Z_{l-1}) \odot \mathcal R\{Z_{l-1}\},\\
    (H V)_{W_l} &= \mathcal R\{\Delta_l\}^\top A_{l-1} + \Delta_l^\top \mathcal R\{A_{l-1}\},
    \qquad (H V)_{b_l} = \mathcal R\{\Delta_l\}^\top \mathbf 1,
+   \end{aligned}
 
 starting from :math:`\Delta_L = \partial L/\partial Z_L` and
 :math:`\mathcal R\{\Delta_L\} = \nabla^2_{Z_L} L\; \mathcal R\{Z_L\}` (the output activation folded
