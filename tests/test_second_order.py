@@ -224,3 +224,40 @@ def test_gauss_newton_step_solves_the_damped_system_against_torch():
     assert info["step_norm"] == pytest.approx(np.linalg.norm(d), rel=1e-10)
     with pytest.raises(ValueError, match="damping must be > 0"):
         so.gauss_newton_step(model, loss, X, y, damping=0.0, max_cg=3)
+
+
+def test_kfac_step_is_newton_for_a_linear_model():
+    """One dense layer, scalar output: every g_s = 1, K-FAC is exact and one step solves it."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((40, 3))
+    y = X @ np.array([[1.0], [-2.0], [0.5]]) + 0.3 + 0.1 * rng.standard_normal((40, 1))
+    model = bp.Sequential(bp.Dense(3, 1, rng=0))
+    info = so.kfac_step(model, bp.MSELoss(), X, y, lr=1.0, damping=1e-9)
+    coef, *_ = np.linalg.lstsq(np.hstack([X, np.ones((40, 1))]), y, rcond=None)
+    np.testing.assert_allclose(np.append(model[0].W, model[0].b), coef.ravel(), rtol=1e-6, atol=1e-7)
+    assert info["backward_passes"] == 2
+
+
+def test_kfac_step_matches_the_explicit_kronecker_solve():
+    model, X, y, _, _, _ = _setup([3, 4, 2], "tanh", "regression", seed=8)
+    loss = bp.MSELoss(reduction="sum")
+    W1, b1, W2 = model[0].W.copy(), model[0].b.copy(), model[2].W
+    z1 = X @ W1.T + b1
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    grad1 = np.hstack([model[0].dW, model[0].db[:, None]])
+    g = [W2[k] * (1 - np.tanh(z1) ** 2) for k in range(2)]       # dF_k / dz_1, rows
+    G = 2.0 * sum(gk.T @ gk for gk in g)                          # c = 2 for "sum"
+    a1 = np.hstack([X, np.ones((5, 1))])
+    A = a1.T @ a1 / 5
+    lam, lr = 0.1, 0.5
+    K = np.kron(A + lam * np.eye(4), G + lam * np.eye(4))
+    step = bp.matcalc.unvec(np.linalg.solve(K, bp.matcalc.vec(grad1)), (4, 4))
+    info = so.kfac_step(model, loss, X, y, lr=lr, damping=lam)
+    np.testing.assert_allclose(model[0].W, W1 - lr * step[:, :3], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model[0].b, b1 - lr * step[:, 3], rtol=1e-10, atol=1e-12)
+    assert info["backward_passes"] == 3
+    with pytest.raises(ValueError, match="supports MSELoss only"):
+        so.kfac_step(model, bp.CrossEntropyLoss(), X, np.zeros(5, dtype=int), lr=1.0, damping=1.0)
+    with pytest.raises(ValueError, match="lr and damping must be > 0"):
+        so.kfac_step(model, loss, X, y, lr=0.0, damping=1.0)
