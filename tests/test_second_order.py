@@ -261,3 +261,11 @@ def test_kfac_step_matches_the_explicit_kronecker_solve():
         so.kfac_step(model, bp.CrossEntropyLoss(), X, np.zeros(5, dtype=int), lr=1.0, damping=1.0)
     with pytest.raises(ValueError, match="lr and damping must be > 0"):
         so.kfac_step(model, loss, X, y, lr=0.0, damping=1.0)
+
+
+def test_kfac_step_counts_its_work():
+    model = mlp([2, 3, 2], "tanh", rng=0)
+    info = so.kfac_step(model, bp.MSELoss(), np.ones((4, 2)), np.zeros((4, 2)), lr=0.1, damping=1.0)
+    S, first = 4 * (6 + 6), 4 * 6
+    layers = sum(4 * (n * n + 2 * m * m) + n**3 + m**3 + m * n * (m + n) for n, m in ((3, 3), (4, 2)))
+    assert info["multiply_adds"] == (3 * S - first) + S + 2 * (S - first) + layers

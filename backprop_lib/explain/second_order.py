@@ -371,8 +371,12 @@ def kfac_step(model: Sequential, loss, X, y, *, lr: float, damping: float) -> di
     Returns
     -------
     dict
-        ``"loss"`` (before the step) and ``"backward_passes"`` (1 for the gradient plus one per
-        output unit).
+        ``"loss"`` (before the step), ``"backward_passes"`` (1 for the gradient plus one per
+        output unit) and ``"multiply_adds"``: the matrix products counted as in
+        :func:`matmul_count` (gradient, one forward, the extra backward passes, the factors
+        :math:`B(n^2 + n_L m^2)` per layer), each :math:`k\times k` factorisation counted as
+        :math:`k^3` and applying the two solves as :math:`mn(m + n)`, with :math:`n` the
+        layer's inputs plus one and :math:`m` its outputs.
     """
     if not isinstance(loss, MSELoss):
         raise ValueError(f"kfac_step: supports MSELoss only, got {loss!r}")
@@ -383,21 +387,28 @@ def kfac_step(model: Sequential, loss, X, y, *, lr: float, damping: float) -> di
     value = float(loss.forward(model.forward(X), y))
     model.backward(loss.backward())
     c = {"mean": 2.0 / np.size(y), "sum": 2.0, "half_sum": 1.0}[loss.reduction]
-    zeros = [np.zeros_like(p.data) for p in model.parameters()]
-    Z, A, _, _ = _forward(pairs, X, zeros)                 # the inputs a_s of every layer
+    B, n_out = X.shape[0], pairs[-1][0].out_features
+    sizes = [B * d.W.size for d, _ in pairs]
+    macs = 3 * sum(sizes) - sizes[0] + sum(sizes)          # the gradient, and this forward:
+    A, Z = [X], []
+    for dense, act in pairs:                               # the inputs a_s of every layer
+        Z.append(A[-1] @ dense.W.T + dense.b)
+        A.append(act.forward(Z[-1]))
     G = [np.zeros((d.out_features, d.out_features)) for d, _ in pairs]
-    for k in range(pairs[-1][0].out_features):              # one backward pass per output
+    for k in range(n_out):                                 # one backward pass per output
         U = np.zeros_like(Z[-1])
         U[:, k] = 1.0
         for i in reversed(range(len(pairs))):
             G[i] += c * U.T @ U
             if i:
                 U = (U @ pairs[i][0].W) * pairs[i - 1][1].derivative(Z[i - 1])
-    B = X.shape[0]
+        macs += sum(sizes) - sizes[0]
     for i, (dense, _) in enumerate(pairs):
         a1 = np.hstack([A[i], np.ones((B, 1))])             # (a, 1): the bias as an input
         grad = np.hstack([dense.dW, dense.db[:, None]])
         step = kfac_solve(a1.T @ a1 / B, G[i], grad, damping=damping)
         dense.W -= lr * step[:, :-1]
         dense.b -= lr * step[:, -1]
-    return {"loss": value, "backward_passes": 1 + pairs[-1][0].out_features}
+        m, n = dense.W.shape[0], dense.W.shape[1] + 1
+        macs += B * (n * n + n_out * m * m) + n**3 + m**3 + m * n * (m + n)
+    return {"loss": value, "backward_passes": 1 + n_out, "multiply_adds": macs}
