@@ -12,7 +12,7 @@ import numpy as np
 
 from . import timing
 
-__all__ = ["plain", "glue", "timing"]
+__all__ = ["plain", "glue", "timing", "typo_size"]
 
 
 def plain(value):
@@ -34,3 +34,19 @@ def glue(name: str, value, display: bool = False):
     from myst_nb import glue as myst_glue
 
     return myst_glue(name, plain(value), display=display)
+
+
+def typo_size(wrong: str, right: str) -> int:
+    """Levenshtein distance: the fewest single-character insertions, deletions or substitutions
+    that turn ``wrong`` into ``right``.
+
+    The errata pages use it to check that an entry filed as a typographical slip is one (a few
+    characters), not a change of wording that would need an entry of its own.
+    """
+    previous = list(range(len(right) + 1))
+    for i, a in enumerate(wrong, start=1):
+        current = [i]
+        for j, b in enumerate(right, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b)))
+        previous = current
+    return previous[-1]
