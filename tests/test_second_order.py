@@ -269,3 +269,10 @@ def test_kfac_step_counts_its_work():
     S, first = 4 * (6 + 6), 4 * 6
     layers = sum(4 * (n * n + 2 * m * m) + n**3 + m**3 + m * n * (m + n) for n, m in ((3, 3), (4, 2)))
     assert info["multiply_adds"] == (3 * S - first) + S + 2 * (S - first) + layers
+
+
+def test_matmul_ratios_stated_in_the_reference_sheet():
+    for sizes in ([4, 8, 3], [64, 256, 256, 10], [2, 3]):
+        c = so.matmul_count(mlp(sizes), batch=4)
+        assert c["hvp"] == 3 * c["gradient"]
+        assert 5 / 3 <= c["gnvp"] / c["gradient"] <= 2
