@@ -34,6 +34,16 @@ def _torch_loss(model, loss):
     return outputs, value
 
 
+def _unflat(theta, shapes):
+    """Split a flat parameter tensor into tensors of the given shapes (W_1, b_1, ...)."""
+    parts, i = [], 0
+    for s in shapes:
+        n = int(np.prod(s))
+        parts.append(theta[i:i + n].reshape(s))
+        i += n
+    return parts
+
+
 CASES = [
     ([3, 4, 2], "tanh", bp.MSELoss(), "regression"),
     ([4, 5, 3, 3], "sigmoid", bp.CrossEntropyLoss(), "classes"),
@@ -74,12 +84,7 @@ def test_hvp_matches_the_full_hessian_and_a_wrong_one_is_caught():
     shapes = [p.shape for p in params]
 
     def f(theta):
-        parts, i = [], 0
-        for s in shapes:
-            n = int(np.prod(s))
-            parts.append(theta[i:i + n].reshape(s))
-            i += n
-        return value(parts, torch.tensor(X), y_t)
+        return value(_unflat(theta, shapes), torch.tensor(X), y_t)
 
     H = torch.autograd.functional.hessian(f, flat).numpy()
     v = np.concatenate([x.ravel() for x in V])
@@ -174,3 +179,100 @@ def test_bad_input():
         so.kfac_solve(np.eye(2), np.eye(2), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="no second derivative"):
         so.second_derivative(bp.Softmax(), np.zeros(2))
+
+
+def test_conjugate_gradient_solves_a_positive_definite_system():
+    rng = np.random.default_rng(6)
+    M = rng.standard_normal((7, 7))
+    M = M @ M.T + 0.5 * np.eye(7)
+    b = rng.standard_normal(7)
+    x, k = so.conjugate_gradient(lambda v: M @ v, b, max_iter=50, tol=1e-13)
+    np.testing.assert_allclose(M @ x, b, rtol=1e-10, atol=1e-10)
+    assert k <= 8                                       # n steps in exact arithmetic (+ rounding)
+    x2, k2 = so.conjugate_gradient(lambda v: M @ v, b, max_iter=2)
+    assert k2 == 2 and np.linalg.norm(M @ x2 - b) > 1e-6
+    x0, k0 = so.conjugate_gradient(lambda v: -v, b, max_iter=5)  # negative curvature: stops
+    assert k0 == 1 and np.all(x0 == 0)
+    with pytest.raises(ValueError, match=r"b must be a vector \(n,\), got shape \(2, 2\)"):
+        so.conjugate_gradient(lambda v: v, np.zeros((2, 2)), max_iter=3)
+    with pytest.raises(ValueError, match="max_iter must be >= 1"):
+        so.conjugate_gradient(lambda v: v, b, max_iter=0)
+
+
+def test_gauss_newton_step_solves_the_damped_system_against_torch():
+    model, X, y, _, params, y_t = _setup([3, 4, 2], "tanh", "regression", seed=3)
+    loss = bp.MSELoss()
+    outputs, value = _torch_loss(model, loss)
+    Xt = torch.tensor(X)
+    flat = torch.cat([p.reshape(-1) for p in params])
+    shapes = [p.shape for p in params]
+
+    def unflat(theta):
+        return _unflat(theta, shapes)
+
+    J = torch.autograd.functional.jacobian(lambda t: outputs(unflat(t), Xt).reshape(-1), flat)
+    HL = 2.0 / y.size                                   # mean squared error: H_L = (2 / N) I
+    g = torch.func.grad(lambda t: value(unflat(t), Xt, y_t))(flat)
+    lam = 0.1
+    d = torch.linalg.solve(HL * J.T @ J + lam * torch.eye(flat.numel(), dtype=torch.float64), -g).numpy()
+    before = np.concatenate([p.data.ravel() for p in model.parameters()])
+    info = so.gauss_newton_step(model, loss, X, y, damping=lam, max_cg=200, tol=1e-13)
+    after = np.concatenate([p.data.ravel() for p in model.parameters()])
+    np.testing.assert_allclose(after - before, d, rtol=1e-10, atol=1e-12)
+    assert 1 < info["products"] <= 200
+    assert info["loss"] == pytest.approx(float(value(params, Xt, y_t)), rel=1e-12)
+    assert info["step_norm"] == pytest.approx(np.linalg.norm(d), rel=1e-10)
+    with pytest.raises(ValueError, match="damping must be > 0"):
+        so.gauss_newton_step(model, loss, X, y, damping=0.0, max_cg=3)
+
+
+def test_kfac_step_is_newton_for_a_linear_model():
+    """One dense layer, scalar output: every g_s = 1, K-FAC is exact and one step solves it."""
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((40, 3))
+    y = X @ np.array([[1.0], [-2.0], [0.5]]) + 0.3 + 0.1 * rng.standard_normal((40, 1))
+    model = bp.Sequential(bp.Dense(3, 1, rng=0))
+    info = so.kfac_step(model, bp.MSELoss(), X, y, lr=1.0, damping=1e-9)
+    coef, *_ = np.linalg.lstsq(np.hstack([X, np.ones((40, 1))]), y, rcond=None)
+    np.testing.assert_allclose(np.append(model[0].W, model[0].b), coef.ravel(), rtol=1e-6, atol=1e-7)
+    assert info["backward_passes"] == 2
+
+
+def test_kfac_step_matches_the_explicit_kronecker_solve():
+    model, X, y, _, _, _ = _setup([3, 4, 2], "tanh", "regression", seed=8)
+    loss = bp.MSELoss(reduction="sum")
+    W1, b1, W2 = model[0].W.copy(), model[0].b.copy(), model[2].W
+    z1 = X @ W1.T + b1
+    loss.forward(model.forward(X), y)
+    model.backward(loss.backward())
+    grad1 = np.hstack([model[0].dW, model[0].db[:, None]])
+    g = [W2[k] * (1 - np.tanh(z1) ** 2) for k in range(2)]       # dF_k / dz_1, rows
+    G = 2.0 * sum(gk.T @ gk for gk in g)                          # c = 2 for "sum"
+    a1 = np.hstack([X, np.ones((5, 1))])
+    A = a1.T @ a1 / 5
+    lam, lr = 0.1, 0.5
+    K = np.kron(A + lam * np.eye(4), G + lam * np.eye(4))
+    step = bp.matcalc.unvec(np.linalg.solve(K, bp.matcalc.vec(grad1)), (4, 4))
+    info = so.kfac_step(model, loss, X, y, lr=lr, damping=lam)
+    np.testing.assert_allclose(model[0].W, W1 - lr * step[:, :3], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model[0].b, b1 - lr * step[:, 3], rtol=1e-10, atol=1e-12)
+    assert info["backward_passes"] == 3
+    with pytest.raises(ValueError, match="supports MSELoss only"):
+        so.kfac_step(model, bp.CrossEntropyLoss(), X, np.zeros(5, dtype=int), lr=1.0, damping=1.0)
+    with pytest.raises(ValueError, match="lr and damping must be > 0"):
+        so.kfac_step(model, loss, X, y, lr=0.0, damping=1.0)
+
+
+def test_kfac_step_counts_its_work():
+    model = mlp([2, 3, 2], "tanh", rng=0)
+    info = so.kfac_step(model, bp.MSELoss(), np.ones((4, 2)), np.zeros((4, 2)), lr=0.1, damping=1.0)
+    S, first = 4 * (6 + 6), 4 * 6
+    layers = sum(4 * (n * n + 2 * m * m) + n**3 + m**3 + m * n * (m + n) for n, m in ((3, 3), (4, 2)))
+    assert info["multiply_adds"] == (3 * S - first) + S + 2 * (S - first) + layers
+
+
+def test_matmul_ratios_stated_in_the_reference_sheet():
+    for sizes in ([4, 8, 3], [64, 256, 256, 10], [2, 3]):
+        c = so.matmul_count(mlp(sizes), batch=4)
+        assert c["hvp"] == 3 * c["gradient"]
+        assert 5 / 3 <= c["gnvp"] / c["gradient"] <= 2

@@ -41,7 +41,7 @@ from ..nn.sequential import Sequential
 from .efficiency import layers_of
 
 __all__ = ["second_derivative", "hvp", "gnvp", "matmul_count", "kfac_factors", "gauss_newton_block",
-           "kfac_block", "kfac_solve"]
+           "kfac_block", "kfac_solve", "conjugate_gradient", "gauss_newton_step", "kfac_step"]
 
 
 def second_derivative(act, z: np.ndarray) -> np.ndarray:
@@ -240,3 +240,175 @@ def kfac_solve(A, G, dW, damping: float = 0.0) -> np.ndarray:
     A = A + damping * np.eye(A.shape[0])
     G = G + damping * np.eye(G.shape[0])
     return np.linalg.solve(G, np.linalg.solve(A, dW.T).T)   # G^{-1} dW A^{-1}
+
+
+def conjugate_gradient(matvec, b, *, max_iter: int, tol: float = 1e-10) -> tuple[np.ndarray, int]:
+    r"""Solve :math:`M x = b` for a symmetric positive (semi)definite :math:`M` given only ``matvec``.
+
+    Conjugate gradient from :math:`x_0 = 0`: with :math:`r_0 = p_0 = b`,
+
+    .. math::
+       \alpha_k = \frac{r_k^\top r_k}{p_k^\top M p_k},\quad x_{k+1} = x_k + \alpha_k p_k,\quad
+       r_{k+1} = r_k - \alpha_k M p_k,\quad
+       p_{k+1} = r_{k+1} + \frac{r_{k+1}^\top r_{k+1}}{r_k^\top r_k}\, p_k .
+
+    Stops after ``max_iter`` products or when :math:`\lVert r_k\rVert \le` ``tol`` :math:`\lVert b\rVert`.
+
+    Parameters
+    ----------
+    matvec : callable, ndarray (n,) -> ndarray (n,)
+    b : ndarray, shape (n,)
+    max_iter : int
+        At most this many calls of ``matvec``.
+    tol : float
+
+    Returns
+    -------
+    x : ndarray, shape (n,)
+    products : int
+        Calls of ``matvec`` made.
+    """
+    b = np.asarray(b, dtype=float)
+    if b.ndim != 1:
+        raise ValueError(f"conjugate_gradient: b must be a vector (n,), got shape {b.shape}")
+    if max_iter < 1:
+        raise ValueError(f"conjugate_gradient: max_iter must be >= 1, got {max_iter}")
+    x, r = np.zeros_like(b), b.copy()
+    p, rr = r.copy(), float(r @ r)
+    stop = (tol * np.linalg.norm(b)) ** 2
+    k = 0
+    while k < max_iter and rr > stop:
+        Mp = np.asarray(matvec(p))
+        k += 1
+        curvature = float(p @ Mp)
+        if curvature <= 0:                       # not positive definite along p: stop here
+            break
+        alpha = rr / curvature
+        x += alpha * p
+        r -= alpha * Mp
+        rr, rr_old = float(r @ r), rr
+        p = r + (rr / rr_old) * p
+    return x, k
+
+
+def gauss_newton_step(model: Sequential, loss, X, y, *, damping: float, max_cg: int,
+                      tol: float = 1e-10) -> dict:
+    r"""One damped Gauss-Newton step, in place: solve :math:`(G + \lambda I)\,d = -\nabla L` by CG.
+
+    The matrix :math:`G = J^\top H_L J` is never formed: each CG iteration is one :func:`gnvp`.
+    The parameters become :math:`\theta + d`.
+
+    Parameters
+    ----------
+    model : Sequential
+        As for :func:`hvp`.
+    loss : MSELoss or CrossEntropyLoss
+    X, y : the batch
+    damping : float
+        :math:`\lambda > 0`.
+    max_cg : int
+        At most this many Gauss-Newton-vector products.
+
+    Returns
+    -------
+    dict
+        ``"loss"`` (before the step), ``"products"`` (the number of :func:`gnvp` calls) and
+        ``"step_norm"`` (:math:`\lVert d\rVert`).
+    """
+    if not damping > 0:
+        raise ValueError(f"gauss_newton_step: damping must be > 0, got {damping!r}")
+    _check_model(model)
+    params = model.parameters()
+    value = float(loss.forward(model.forward(X), y))
+    model.backward(loss.backward())
+    g = np.concatenate([p.grad.ravel() for p in params])
+    shapes = [p.shape for p in params]
+    splits = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+
+    def unflat(v):
+        return [part.reshape(s) for part, s in zip(np.split(v, splits), shapes, strict=True)]
+
+    def matvec(v):
+        Gv = gnvp(model, loss, X, y, unflat(v))
+        return np.concatenate([u.ravel() for u in Gv]) + damping * v
+
+    d, products = conjugate_gradient(matvec, -g, max_iter=max_cg, tol=tol)
+    for p, step in zip(params, unflat(d), strict=True):
+        p.data[...] += step                      # the module's own array, in place
+    return {"loss": value, "products": products, "step_norm": float(np.linalg.norm(d))}
+
+
+def kfac_step(model: Sequential, loss, X, y, *, lr: float, damping: float) -> dict:
+    r"""One K-FAC step for the squared error, in place: every dense layer preconditioned on its own.
+
+    With the bias as an extra input column, :math:`\tilde W_l = [W_l\;\, b_l]` and
+    :math:`\tilde a = (a, 1)`, the Gauss-Newton block of :math:`\operatorname{vec}\tilde W_l` is
+    approximated by :math:`A_l \otimes G_l` with
+
+    .. math::
+       A_l = \tfrac1B \textstyle\sum_s \tilde a_s \tilde a_s^\top,\qquad
+       G_l = c \textstyle\sum_s \sum_k g_{sk} g_{sk}^\top,
+
+    where :math:`g_{sk}` is the gradient of output :math:`k` of sample :math:`s` with respect to
+    :math:`z_l` (one ordinary backward pass per output unit) and :math:`c` is the loss's
+    curvature (:math:`2/N` for ``mean`` over :math:`N` entries, 2 for ``sum``, 1 for
+    ``half_sum``). The step is
+    :math:`\tilde W_l \leftarrow \tilde W_l - \eta\,(G_l + \lambda I)^{-1}\,
+    \nabla_{\tilde W_l} L\,(A_l + \lambda I)^{-1}` (:func:`kfac_solve`).
+
+    Parameters
+    ----------
+    model : Sequential
+        As for :func:`hvp`.
+    loss : MSELoss
+    X : ndarray, shape (B, n_0)
+    y : ndarray, shape (B, n_L)
+    lr : float
+        :math:`\eta > 0`.
+    damping : float
+        :math:`\lambda > 0`, added to each factor.
+
+    Returns
+    -------
+    dict
+        ``"loss"`` (before the step), ``"backward_passes"`` (1 for the gradient plus one per
+        output unit) and ``"multiply_adds"``: the matrix products counted as in
+        :func:`matmul_count` (gradient, one forward, the extra backward passes, the factors
+        :math:`B(n^2 + n_L m^2)` per layer), each :math:`k\times k` factorisation counted as
+        :math:`k^3` and applying the two solves as :math:`mn(m + n)`, with :math:`n` the
+        layer's inputs plus one and :math:`m` its outputs.
+    """
+    if not isinstance(loss, MSELoss):
+        raise ValueError(f"kfac_step: supports MSELoss only, got {loss!r}")
+    if not (lr > 0 and damping > 0):
+        raise ValueError(f"kfac_step: lr and damping must be > 0, got lr={lr!r}, damping={damping!r}")
+    pairs = _check_model(model)
+    X = np.asarray(X, dtype=pairs[0][0].W.dtype)
+    value = float(loss.forward(model.forward(X), y))
+    model.backward(loss.backward())
+    c = {"mean": 2.0 / np.size(y), "sum": 2.0, "half_sum": 1.0}[loss.reduction]
+    B, n_out = X.shape[0], pairs[-1][0].out_features
+    sizes = [B * d.W.size for d, _ in pairs]
+    macs = 3 * sum(sizes) - sizes[0] + sum(sizes)          # the gradient, and this forward:
+    A, Z = [X], []
+    for dense, act in pairs:                               # the inputs a_s of every layer
+        Z.append(A[-1] @ dense.W.T + dense.b)
+        A.append(act.forward(Z[-1]))
+    G = [np.zeros((d.out_features, d.out_features)) for d, _ in pairs]
+    for k in range(n_out):                                 # one backward pass per output
+        U = np.zeros_like(Z[-1])
+        U[:, k] = 1.0
+        for i in reversed(range(len(pairs))):
+            G[i] += c * U.T @ U
+            if i:
+                U = (U @ pairs[i][0].W) * pairs[i - 1][1].derivative(Z[i - 1])
+        macs += sum(sizes) - sizes[0]
+    for i, (dense, _) in enumerate(pairs):
+        a1 = np.hstack([A[i], np.ones((B, 1))])             # (a, 1): the bias as an input
+        grad = np.hstack([dense.dW, dense.db[:, None]])
+        step = kfac_solve(a1.T @ a1 / B, G[i], grad, damping=damping)
+        dense.W -= lr * step[:, :-1]
+        dense.b -= lr * step[:, -1]
+        m, n = dense.W.shape[0], dense.W.shape[1] + 1
+        macs += B * (n * n + n_out * m * m) + n**3 + m**3 + m * n * (m + n)
+    return {"loss": value, "backward_passes": 1 + n_out, "multiply_adds": macs}
