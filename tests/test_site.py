@@ -291,6 +291,16 @@ def test_chapter_offers_its_notebook(visit, site, doc):
     assert response.ok, f"{doc}: {href} -> HTTP {response.status}"
     nb = json.loads(response.body())
     assert nb["nbformat"] == 4 and nb["cells"]
+    assert link.first.get_attribute("download") is not None, f"{doc}: the .ipynb link opens the file instead of saving it"
+    # Next to it in the same menu, and in the sidebar: the whole book as a PDF, and the bundle
+    # of notebooks with the library (scripts/build_bundle.py), both served by the site.
+    for name, kind in (("backprop-derived.pdf", b"%PDF"), ("backprop-derived-notebooks.zip", b"PK\x03\x04")):
+        menu = v.page.locator(f'.dropdown-download-buttons a[href$="downloads/{name}"]')
+        sidebar = v.page.locator(f'.bd-sidebar-primary a[href$="downloads/{name}"]')
+        assert menu.count() == 1 and sidebar.count() == 1, f"{doc}: no link to {name} in the download menu and the sidebar"
+        assert sidebar.first.is_visible(), f"{doc}: the sidebar link to {name} is not visible"
+        got = v.page.request.get(f"{site['url']}/{Path(doc).parent}/{menu.first.get_attribute('href')}")
+        assert got.ok and got.body()[:4] == kind, f"{doc}: {name} -> HTTP {got.status}"
 
 
 def test_screenshot_of_a_chapter(visit, artifacts):
@@ -342,3 +352,42 @@ def test_the_link_check_can_fail(tmp_path):
     assert checked == 4
     assert sorted(b.split(" (")[1] for b in broken) == ["no file _images/x.png)", "no file b.html)",
                                                        "no id 'nowhere' in a.html)"]
+
+
+FIGURE_PAGE = "chapters/05_activations.html"
+
+FIGURES_JS = """() => [...document.querySelectorAll('.bd-article img')].map(img => {
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const corner = [...ctx.getImageData(2, 2, 1, 1).data];   // the figure's own background
+  return {src: img.getAttribute('src'), corner, card: getComputedStyle(img).backgroundColor,
+          page: getComputedStyle(document.querySelector('.bd-article')).color};
+})"""
+
+
+def _luminance(rgb) -> float:
+    r, g, b = (c / 255 for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_figures_read_well_in_the_dark_theme(visit, artifacts):
+    """The chapters' matplotlib figures are drawn on white on purpose (black axes and labels):
+    in the dark theme each is an opaque light panel on a white card, not black ink on the dark
+    page. A dark-theme screenshot of a figure is kept in artifacts/."""
+    v = visit(FIGURE_PAGE)
+    set_theme(v.page, "dark")
+    figures = v.page.evaluate(FIGURES_JS)
+    assert figures, f"{FIGURE_PAGE}: no figure"
+    text = v.page.evaluate("() => getComputedStyle(document.querySelector('.bd-article')).color")
+    assert _luminance([int(c) for c in re.findall(r"\d+", text)[:3]]) > 0.6, f"not the dark theme: text {text}"
+    for fig in figures:
+        assert fig["corner"][3] == 255 and _luminance(fig["corner"]) > 0.9, \
+            f"{fig['src']}: transparent or dark figure background {fig['corner']} (unreadable on the dark page)"
+        card = [int(c) for c in re.findall(r"\d+", fig["card"])[:3]]
+        assert card and _luminance(card) > 0.9, f"{fig['src']}: no light card behind the figure ({fig['card']})"
+    v.page.locator(".bd-article img").first.scroll_into_view_if_needed()
+    path = artifacts / "site-dark-figure.png"
+    v.page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
