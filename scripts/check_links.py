@@ -7,6 +7,7 @@ For every page (``*.html`` outside ``_static/``), every ``href`` and ``src`` of 
 must name a file that exists in the build, and a ``#fragment`` must be an ``id`` (or an ``a``
 ``name``) on the page it points to. Links to other hosts are not followed (the build machine has
 no network; tests/test_site.py checks that no page loads anything from another host).
+It also lists ids that occur twice on one page (invalid HTML; a link to one of them is ambiguous).
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ class _Page(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.ids: set[str] = set()
+        self.repeated: set[str] = set()
         self.links: list[str] = []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if attrs.get("id"):
+            if attrs["id"] in self.ids:
+                self.repeated.add(attrs["id"])
             self.ids.add(attrs["id"])
         if tag == "a" and attrs.get("name"):
             self.ids.add(attrs["name"])
@@ -79,13 +83,24 @@ def broken_links(html: Path) -> tuple[list[str], int]:
     return broken, checked
 
 
+def duplicate_ids(html: Path) -> list[str]:
+    """One line per page that has an id more than once."""
+    html = html.resolve()
+    return [f"{p.relative_to(html)}: {', '.join(sorted(page.repeated))}"
+            for p in pages(html) if (page := _parse(p)).repeated]
+
+
 def main(argv: list[str]) -> int:
     html = Path(argv[0] if argv else "_build/html")
     broken, checked = broken_links(html)
     for line in broken:
         print(f"broken: {line}")
-    print(f"check_links: {checked} internal links on {len(pages(html))} pages, {len(broken)} broken")
-    return 1 if broken else 0
+    repeated = duplicate_ids(html)
+    for line in repeated:
+        print(f"duplicate ids: {line}")
+    print(f"check_links: {checked} internal links on {len(pages(html))} pages, {len(broken)} broken; "
+          f"{len(repeated)} page(s) with a duplicate id")
+    return 1 if broken or repeated else 0
 
 
 if __name__ == "__main__":

@@ -343,15 +343,28 @@ def test_no_broken_internal_link_or_anchor(built_book):
     assert not broken, f"{len(broken)} broken internal link(s):\n  " + "\n  ".join(broken[:20])
 
 
+def test_no_page_repeats_an_id(built_book):
+    """Valid HTML: an id occurs once per page (sphinx-proof and sphinx-exercise repeat theirs;
+    _ext/site_fixes.py numbers the repeats)."""
+    from check_links import duplicate_ids
+
+    repeated = duplicate_ids(built_book / "html")
+    assert not repeated, "ids repeated on a page:\n  " + "\n  ".join(repeated)
+
+
 def test_the_link_check_can_fail(tmp_path):
     from check_links import broken_links
 
     (tmp_path / "a.html").write_text('<p id="here">x</p><a href="b.html">b</a><a href="a.html#here">ok</a>'
-                                     '<a href="#nowhere">bad</a><img src="_images/x.png"><a href="https://x.org/">ext</a>')
+                                     '<a href="#nowhere">bad</a><img src="_images/x.png"><a href="https://x.org/">ext</a>'
+                                     '<span id="here">again</span>')
     broken, checked = broken_links(tmp_path)
     assert checked == 4
     assert sorted(b.split(" (")[1] for b in broken) == ["no file _images/x.png)", "no file b.html)",
                                                        "no id 'nowhere' in a.html)"]
+    from check_links import duplicate_ids
+
+    assert duplicate_ids(tmp_path) == ["a.html: here"]
 
 
 FIGURE_PAGE = "chapters/05_activations.html"
