@@ -7,7 +7,11 @@
 #     nitpick target, TeX that KaTeX cannot parse) fails the build, after reporting all of them;
 #   - scripts/check_html.py then fails the build if a page shows a KaTeX error or loads anything
 #     from another host;
-#   - the PDF is built with XeLaTeX from the same Sphinx environment (no second execution).
+#   - the PDF is built with XeLaTeX from the same Sphinx environment (no second execution);
+#     notebooks run with the IPython profile in _latex/ipython_kernel_config.py, so each figure
+#     is kept as PNG for the site and as vector PDF for the book;
+#   - the downloads the site links to are put into _build/html/downloads/: the PDF, and the
+#     notebook bundle (scripts/build_bundle.py: notebooks, backprop_lib wheel, pinned versions).
 # Logs: _build/logs/html.log and _build/logs/pdf.log. Run scripts/setup.sh first (make does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +19,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 OUT=_build
 mkdir -p "$OUT/logs"
 start=$(date +%s)
+# The kernel profile for the build (figures as PNG and PDF): IPython writes into its profile
+# directory, so it lives under _build, not in the checkout.
+export IPYTHONDIR="$PWD/$OUT/ipython"
+mkdir -p "$IPYTHONDIR/profile_default"
+cp _latex/ipython_kernel_config.py "$IPYTHONDIR/profile_default/ipython_kernel_config.py"
 
 echo "==> book: executing every notebook in parallel (scripts/execute_notebooks.py)"
 rm -f "$OUT/.book-stamp"
@@ -42,8 +51,13 @@ if [ -z "$pdf" ]; then
   echo "==> book: no PDF was produced in $OUT/latex (log: $OUT/logs/pdf.log)" >&2
   exit 1
 fi
-end=$(date +%s)
 pages=$(pdfinfo "$pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
-echo "==> book: PDF done in $((end - html_done)) s: $pdf (${pages:-?} pages)"
+echo "==> book: PDF done in $(($(date +%s) - html_done)) s: $pdf (${pages:-?} pages)"
+
+echo "==> book: downloads for the site: the PDF and the notebook bundle ($OUT/html/downloads/)"
+mkdir -p "$OUT/html/downloads"
+cp "$pdf" "$OUT/html/downloads/backprop-derived.pdf"
+PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" python scripts/build_bundle.py "$OUT/html/downloads"
+end=$(date +%s)
 touch "$OUT/.book-stamp"
 echo "==> book: built in $((end - start)) s: $OUT/html/ and $pdf"
