@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Strict build of the book: the website (_build/html) and the PDF (_build/latex/*.pdf).
+# Strict build of the book: the website (_build/html) and the PDF (_build/latex/backprop-derived.pdf;
+# the other PDFs in _build/latex are the figures it includes).
 #   - every notebook is executed afresh, all of them in parallel before Sphinx starts
 #     (scripts/execute_notebooks.py empties _build/.jupyter_cache and fills it; the build reads
 #     it: execute_notebooks: cache in _config.yml);
@@ -40,14 +41,15 @@ html_done=$(date +%s)
 echo "==> book: HTML done in $((html_done - start)) s: $OUT/html/index.html"
 
 echo "==> book: PDF (jupyter-book build . --builder pdflatex -W -n --keep-going, XeLaTeX)"
-rm -f "$OUT"/latex/*.pdf
+BOOK_PDF="$OUT/latex/backprop-derived.pdf"   # latex_documents.targetname in _config.yml
+rm -f "$BOOK_PDF"
 if ! jupyter-book build . --builder pdflatex -W -n --keep-going >"$OUT/logs/pdf.log" 2>&1; then
   grep -E "WARNING|ERROR|^!|Error" "$OUT/logs/pdf.log" | grep -v "IPKernelApp\] WARNING" | tail -n 40 >&2 || true
   echo "==> book: PDF build FAILED (full log: $OUT/logs/pdf.log)" >&2
   exit 1
 fi
-pdf=$(ls "$OUT"/latex/*.pdf 2>/dev/null | head -n 1 || true)
-if [ -z "$pdf" ]; then
+pdf="$BOOK_PDF"
+if [ ! -f "$pdf" ]; then
   echo "==> book: no PDF was produced in $OUT/latex (log: $OUT/logs/pdf.log)" >&2
   exit 1
 fi
