@@ -161,8 +161,9 @@ def set_theme(page, mode: str) -> None:
 
 
 # What makes a page wider than the screen: the page scrolls sideways (scrollLeft moves), or an
-# element of the article pokes out past the right edge without a box that scrolls (or clips)
-# it. The off-canvas sidebars are not part of the article.
+# element of the article pokes out past the right edge with no box around it that scrolls (or
+# clips) sideways and itself ends on the screen (then the page itself would be cut off). The
+# off-canvas sidebars are not part of the article.
 SIDEWAYS_JS = """() => {
   const vw = document.documentElement.clientWidth;
   const se = document.scrollingElement;
@@ -173,10 +174,10 @@ SIDEWAYS_JS = """() => {
   for (const el of document.querySelectorAll('.bd-article-container *')) {
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.right <= vw + 1) continue;
+    // contained: some box around it scrolls or clips sideways and itself ends on the screen
     let p = el.parentElement, contained = false;
-    while (p && p !== document.body) {
-      const ox = getComputedStyle(p).overflowX;
-      if (ox !== 'visible') { contained = p.getBoundingClientRect().right <= vw + 1; break; }
+    while (p && p !== document.body && !contained) {
+      contained = getComputedStyle(p).overflowX !== 'visible' && p.getBoundingClientRect().right <= vw + 1;
       p = p.parentElement;
     }
     if (!contained) {
@@ -218,15 +219,8 @@ def test_page(visit, site, doc):
     assert page.locator(".katex-error").count() == 0, f"{doc}: KaTeX error on the page"
     if "$" in (ROOT / f"{doc}.md").read_text() if (ROOT / f"{doc}.md").is_file() else False:
         assert typeset.count() > 0, f"{doc}: the source has math but the page shows none typeset"
-    text = page.evaluate(VISIBLE_TEXT_JS)
-    for raw in ("$$", "\\[", "\\(", "\\begin{", "\\frac"):
-        assert raw not in text, f"{doc}: raw TeX {raw!r} visible: ...{text[max(0, text.find(raw) - 80):text.find(raw) + 80]}..."
-    # Any TeX command left in prose (e.g. a {ref} to a heading with math shows the raw source).
-    commands = re.findall(r"\\[A-Za-z]{2,}\S*", text)
-    assert not commands, f"{doc}: raw TeX visible in the text: {commands[:5]}"
-    assert not v.foreign, f"{doc}: requests to other hosts: {v.foreign}"
-    assert not v.errors, f"{doc}: console errors: {v.errors}"
-    # Same page load: accessibility in both themes, then the phone width.
+    # Same page load: accessibility in both themes, then the phone width (before the text
+    # check below, which removes code and math from the page).
     problems = [f"light theme: {p}" for p in axe_violations(page, AXE_RULES)]
     set_theme(page, "dark")
     problems += [f"dark theme: {p}" for p in axe_violations(page, AXE_COLOUR_RULES)]
@@ -235,6 +229,16 @@ def test_page(visit, site, doc):
     problems += [f"at {PHONE['width']} px: {p}" for p in sideways(page)]
     problems += [f"at {PHONE['width']} px: {p}" for p in axe_violations(page, AXE_PHONE_RULES)]
     assert not problems, f"{doc}:\n  " + "\n  ".join(problems)
+    set_theme(page, "light")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    text = page.evaluate(VISIBLE_TEXT_JS)
+    for raw in ("$$", "\\[", "\\(", "\\begin{", "\\frac"):
+        assert raw not in text, f"{doc}: raw TeX {raw!r} visible: ...{text[max(0, text.find(raw) - 80):text.find(raw) + 80]}..."
+    # Any TeX command left in prose (e.g. a {ref} to a heading with math shows the raw source).
+    commands = re.findall(r"\\[A-Za-z]{2,}\S*", text)
+    assert not commands, f"{doc}: raw TeX visible in the text: {commands[:5]}"
+    assert not v.foreign, f"{doc}: requests to other hosts: {v.foreign}"
+    assert not v.errors, f"{doc}: console errors: {v.errors}"
 
 
 def test_a_request_to_another_host_is_caught(visit):
