@@ -13,11 +13,15 @@
   (notebooks, the ``backprop_lib`` wheel, pinned requirements, a how-to-run file); the theme's
   "print to PDF" entry is renamed to say what it does.  The files themselves are put into
   ``_build/html/downloads/`` by ``scripts/build_book.sh`` (the PDF is built after the HTML).
+* **No dead weight.** The theme's ``fontawesome.js`` (1.45 MB, and a 1.7 MB source map) is no
+  longer loaded by any page (``_templates/components/static/webpack-macros.html``); it is
+  removed from the built site.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from docutils import nodes
 from markupsafe import Markup
@@ -110,10 +114,21 @@ def page_context(app, pagename, templatename, context, doctree) -> None:
         group["buttons"] = buttons
 
 
+UNUSED_STATIC = ("scripts/fontawesome.js", "scripts/fontawesome.js.map", "scripts/fontawesome.js.LICENSE.txt")
+
+
+def drop_unused_static(app, exception) -> None:
+    if exception is not None or app.builder.format != "html":
+        return
+    for name in UNUSED_STATIC:
+        (Path(app.outdir) / "_static" / name).unlink(missing_ok=True)
+
+
 def setup(app):
     app.connect("doctree-resolved", unique_ids)
     # after the themes' own handlers (pydata: toctree functions; book theme: header buttons, 501)
     app.connect("html-page-context", page_context, priority=900)
     app.add_css_file("site.css")
     app.add_js_file("site.js", loading_method="defer")
+    app.connect("build-finished", drop_unused_static)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
