@@ -5,7 +5,8 @@
 #      poppler-utils for the PDF tests, Node.js/npm if missing (KaTeX renders math at build time).
 #   2. .venv with the machine's python3, and the project with every pinned dependency:
 #      pip install -c constraints.txt -e ".[test]"
-#   3. npm ci of the pinned KaTeX; its CSS and fonts are copied to _vendor/katex for the site.
+#   3. npm ci of the pinned KaTeX (its CSS and fonts are copied to _vendor/katex for the site)
+#      and axe-core (injected into the pages by the site tests).
 # Each step is skipped when already done (stamp files in .stamps/), so a second run is fast.
 # SETUP_PYTHON_ONLY=1 (`make lab`) does step 2 only: no system package, no npm, no root; it
 # needs a python3 that can create a venv (any OS; the README shows the same with pip alone).
@@ -83,8 +84,9 @@ fi
 # ---------------------------------------------------------------- 3. KaTeX (and axe-core) from npm
 NPM_STAMP="$STAMPS/npm"
 if [ ! -f "$NPM_STAMP" ] || [ package.json -nt "$NPM_STAMP" ] || [ package-lock.json -nt "$NPM_STAMP" ] \
-   || [ ! -f node_modules/katex/dist/katex.min.js ] || [ ! -f _vendor/katex/katex.min.css ]; then
-  say "installing KaTeX from npm (npm ci, pinned in package-lock.json) and copying its CSS and fonts to _vendor/katex"
+   || [ ! -f node_modules/katex/dist/katex.min.js ] || [ ! -f _vendor/katex/katex.min.css ] \
+   || [ ! -f node_modules/axe-core/axe.min.js ]; then
+  say "installing KaTeX and axe-core (accessibility checks of the site tests) from npm (npm ci, pinned in package-lock.json) and copying KaTeX's CSS and fonts to _vendor/katex"
   npm ci --no-audit --no-fund --loglevel=error
   rm -rf _vendor/katex
   mkdir -p _vendor/katex
