@@ -24,7 +24,10 @@ CHAPTER = "03_one_neuron.ipynb"   # uses the library, SymPy, NumPy and PyTorch
 def _clean_env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONPATH", "VIRTUAL_ENV", "IPYTHONDIR", "PYTHONHOME") and not k.startswith("COV_")}
-    env["HOME"] = str(tmp_path / "home")   # no user-level Jupyter or IPython settings
+    # pip's wheel cache stays where it was (a second run need not download again); no user-level
+    # Jupyter or IPython settings.
+    env.setdefault("PIP_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "pip"))
+    env["HOME"] = str(tmp_path / "home")
     env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep) if ".venv" not in p)
     return env
 
