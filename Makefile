@@ -2,7 +2,8 @@
 # .venv with pinned Python packages, KaTeX from npm), then:
 #   make book  strict build: website in _build/html/, PDF in _build/latex/
 #   make test  every test: library, notebooks (nbmake), strict build, site (Chromium), PDF
-#   make lab   JupyterLab on the chapters, with the project's environment
+#   make lab   JupyterLab on the chapters, with the project's environment (Python packages
+#              only: no system package, no root; see the README for the same with pip alone)
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
@@ -25,7 +26,7 @@ test: setup
 	@bash scripts/test.sh
 
 lab:
-	@SETUP_EXTRA=lab bash scripts/setup.sh
+	@SETUP_EXTRA=lab SETUP_PYTHON_ONLY=1 bash scripts/setup.sh
 	.venv/bin/jupyter lab --notebook-dir=chapters
 
 clean:

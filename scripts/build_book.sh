@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Strict build of the book: the website (_build/html) and the PDF (_build/latex/*.pdf).
+# Strict build of the book: the website (_build/html) and the PDF (_build/latex/backprop-derived.pdf;
+# the other PDFs in _build/latex are the figures it includes).
 #   - every notebook is executed afresh, all of them in parallel before Sphinx starts
 #     (scripts/execute_notebooks.py empties _build/.jupyter_cache and fills it; the build reads
 #     it: execute_notebooks: cache in _config.yml);
@@ -7,7 +8,11 @@
 #     nitpick target, TeX that KaTeX cannot parse) fails the build, after reporting all of them;
 #   - scripts/check_html.py then fails the build if a page shows a KaTeX error or loads anything
 #     from another host;
-#   - the PDF is built with XeLaTeX from the same Sphinx environment (no second execution).
+#   - the PDF is built with XeLaTeX from the same Sphinx environment (no second execution);
+#     notebooks run with the IPython profile in _latex/ipython_kernel_config.py, so each figure
+#     is kept as PNG for the site and as vector PDF for the book;
+#   - the downloads the site links to are put into _build/html/downloads/: the PDF, and the
+#     notebook bundle (scripts/build_bundle.py: notebooks, backprop_lib wheel, pinned versions).
 # Logs: _build/logs/html.log and _build/logs/pdf.log. Run scripts/setup.sh first (make does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +20,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 OUT=_build
 mkdir -p "$OUT/logs"
 start=$(date +%s)
+# The kernel profile for the build (figures as PNG and PDF): IPython writes into its profile
+# directory, so it lives under _build, not in the checkout.
+export IPYTHONDIR="$PWD/$OUT/ipython"
+mkdir -p "$IPYTHONDIR/profile_default"
+cp _latex/ipython_kernel_config.py "$IPYTHONDIR/profile_default/ipython_kernel_config.py"
 
 echo "==> book: executing every notebook in parallel (scripts/execute_notebooks.py)"
 rm -f "$OUT/.book-stamp"
@@ -31,19 +41,25 @@ html_done=$(date +%s)
 echo "==> book: HTML done in $((html_done - start)) s: $OUT/html/index.html"
 
 echo "==> book: PDF (jupyter-book build . --builder pdflatex -W -n --keep-going, XeLaTeX)"
-rm -f "$OUT"/latex/*.pdf
+BOOK_PDF="$OUT/latex/backprop-derived.pdf"   # latex_documents.targetname in _config.yml
+rm -f "$BOOK_PDF"
 if ! jupyter-book build . --builder pdflatex -W -n --keep-going >"$OUT/logs/pdf.log" 2>&1; then
   grep -E "WARNING|ERROR|^!|Error" "$OUT/logs/pdf.log" | grep -v "IPKernelApp\] WARNING" | tail -n 40 >&2 || true
   echo "==> book: PDF build FAILED (full log: $OUT/logs/pdf.log)" >&2
   exit 1
 fi
-pdf=$(ls "$OUT"/latex/*.pdf 2>/dev/null | head -n 1 || true)
-if [ -z "$pdf" ]; then
+pdf="$BOOK_PDF"
+if [ ! -f "$pdf" ]; then
   echo "==> book: no PDF was produced in $OUT/latex (log: $OUT/logs/pdf.log)" >&2
   exit 1
 fi
-end=$(date +%s)
 pages=$(pdfinfo "$pdf" 2>/dev/null | awk '/^Pages:/ {print $2}')
-echo "==> book: PDF done in $((end - html_done)) s: $pdf (${pages:-?} pages)"
+echo "==> book: PDF done in $(($(date +%s) - html_done)) s: $pdf (${pages:-?} pages)"
+
+echo "==> book: downloads for the site: the PDF and the notebook bundle ($OUT/html/downloads/)"
+mkdir -p "$OUT/html/downloads"
+cp "$pdf" "$OUT/html/downloads/backprop-derived.pdf"
+PYTHONPATH="$PWD/scripts${PYTHONPATH:+:$PYTHONPATH}" python scripts/build_bundle.py "$OUT/html/downloads"
+end=$(date +%s)
 touch "$OUT/.book-stamp"
 echo "==> book: built in $((end - start)) s: $OUT/html/ and $pdf"

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Idempotent setup behind `make book` and `make test`.
-#   1. Debian packages: TeX Live for the PDF (XeLaTeX), Chromium for the browser tests,
+#   1. Debian packages: TeX Live for the PDF (XeLaTeX) with its fonts (FreeSerif for text,
+#      DejaVu Sans Mono for code: fonts-dejavu's two parts), Chromium for the browser tests,
 #      poppler-utils for the PDF tests, Node.js/npm if missing (KaTeX renders math at build time).
 #   2. .venv with the machine's python3, and the project with every pinned dependency:
 #      pip install -c constraints.txt -e ".[test]"
-#   3. npm ci of the pinned KaTeX; its CSS and fonts are copied to _vendor/katex for the site.
+#   3. npm ci of the pinned KaTeX (its CSS and fonts are copied to _vendor/katex for the site)
+#      and axe-core (injected into the pages by the site tests).
 # Each step is skipped when already done (stamp files in .stamps/), so a second run is fast.
+# SETUP_PYTHON_ONLY=1 (`make lab`) does step 2 only: no system package, no npm, no root; it
+# needs a python3 that can create a venv (any OS; the README shows the same with pip alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -16,10 +20,21 @@ EXTRA=${SETUP_EXTRA:-test}
 
 say() { printf '\n==> setup: %s\n' "$*"; }
 
+PYTHON_ONLY=${SETUP_PYTHON_ONLY:-0}
+
 # ---------------------------------------------------------------- 1. Debian packages
+if [ "$PYTHON_ONLY" = 1 ]; then
+  say "Python environment only (SETUP_PYTHON_ONLY=1): no system packages, no npm"
+  if [ ! -x .venv/bin/python ] && ! "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1; then
+    echo "setup: $PYTHON cannot create a virtual environment (on Debian/Ubuntu: the python3-venv package)." >&2
+    echo "setup: install it, or point PYTHON=... at another Python >= 3.10, then run this again." >&2
+    exit 1
+  fi
+fi
+if [ "$PYTHON_ONLY" != 1 ]; then
 APT_PACKAGES=(
   texlive-latex-recommended texlive-latex-extra texlive-fonts-recommended texlive-xetex
-  latexmk fonts-freefont-otf xindy
+  latexmk fonts-freefont-otf fonts-dejavu-core fonts-dejavu-extra xindy
   chromium poppler-utils
 )
 command -v node >/dev/null 2>&1 || APT_PACKAGES+=(nodejs)
@@ -44,6 +59,7 @@ if ((${#missing[@]})); then
 else
   say "Debian packages present (${#APT_PACKAGES[@]} checked with dpkg-query)"
 fi
+fi
 
 # ---------------------------------------------------------------- 2. Python environment
 if [ ! -x .venv/bin/python ]; then
@@ -60,11 +76,17 @@ else
   say "Python packages up to date (.venv, stamp $PIP_STAMP)"
 fi
 
-# ---------------------------------------------------------------- 3. KaTeX from npm
+if [ "$PYTHON_ONLY" = 1 ]; then
+  say "done: $(.venv/bin/python --version) with the project's \".[$EXTRA]\" packages in .venv"
+  exit 0
+fi
+
+# ---------------------------------------------------------------- 3. KaTeX (and axe-core) from npm
 NPM_STAMP="$STAMPS/npm"
 if [ ! -f "$NPM_STAMP" ] || [ package.json -nt "$NPM_STAMP" ] || [ package-lock.json -nt "$NPM_STAMP" ] \
-   || [ ! -f node_modules/katex/dist/katex.min.js ] || [ ! -f _vendor/katex/katex.min.css ]; then
-  say "installing KaTeX from npm (npm ci, pinned in package-lock.json) and copying its CSS and fonts to _vendor/katex"
+   || [ ! -f node_modules/katex/dist/katex.min.js ] || [ ! -f _vendor/katex/katex.min.css ] \
+   || [ ! -f node_modules/axe-core/axe.min.js ]; then
+  say "installing KaTeX and axe-core (accessibility checks of the site tests) from npm (npm ci, pinned in package-lock.json) and copying KaTeX's CSS and fonts to _vendor/katex"
   npm ci --no-audit --no-fund --loglevel=error
   rm -rf _vendor/katex
   mkdir -p _vendor/katex

@@ -42,7 +42,7 @@ def _mini_book(tmp: Path, variant: str) -> Path:
     (book / "chapters").mkdir(parents=True)
     for name in ("_config.yml", "references.bib"):
         shutil.copy(ROOT / name, book / name)
-    for name in ("_ext", "_latex", "_static"):
+    for name in ("_ext", "_latex", "_static", "_templates"):
         shutil.copytree(ROOT / name, book / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("node_modules", "_vendor"):
         os.symlink(ROOT / name, book / name)

@@ -1,10 +1,15 @@
 """The built website, opened page by page in a real headless Chromium (Playwright driving
 Debian's /usr/bin/chromium), served from _build/html by a local HTTP server on 127.0.0.1.
 
-Every page: math is typeset by KaTeX (no raw TeX delimiters in the visible text), no request
-leaves the machine, no console error. The table of contents lists every chapter, the search
-page finds a chapter by a word in it, chapter pages offer their .ipynb for download, and a
-screenshot of a chapter is kept in artifacts/.
+Every page, in one page load: math is typeset by KaTeX (no raw TeX delimiters in the visible
+text), no request leaves the machine, no console error; axe-core (npm, pinned in
+package-lock.json) finds no serious or critical accessibility violation in the light theme
+(WCAG 2.0/2.1 A and AA rules and best practices) nor, for the colour rules, in the dark theme;
+and at a phone's width (390 px) the page does not scroll sideways (wide math, tables and code
+scroll inside their own box). The table of contents lists every chapter, the search page finds
+a chapter by a word in it, chapter pages offer their .ipynb, the book's PDF and the notebook
+bundle for download, and screenshots of a chapter (light, and dark with a figure) are kept in
+artifacts/.
 """
 
 from __future__ import annotations
@@ -33,6 +38,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 TIMEOUT_MS = 120_000  # generous: the API reference is a large page, and CI shares two cores
 QUIET_S = 0.5  # a page has settled when no request has been in flight for this long
 SCREENSHOT_PAGE = "chapters/01_introduction.html"
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# The rule set: WCAG 2.0/2.1 levels A and AA and axe's best practices, plus the rule that an
+# accessible name contains the visible label (WCAG 2.5.3, "experimental" in axe, so named).
+AXE_RULES = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]},
+             "rules": {"label-content-name-mismatch": {"enabled": True}}, "resultTypes": ["violations"]}
+# In the dark theme only colours change: the rules about colour.
+AXE_COLOUR_RULES = {"runOnly": {"type": "rule", "values": ["color-contrast", "link-in-text-block"]},
+                    "resultTypes": ["violations"]}
+# At phone width, boxes that scroll sideways must be reachable by keyboard.
+AXE_PHONE_RULES = {"runOnly": {"type": "rule", "values": ["scrollable-region-focusable"]},
+                   "resultTypes": ["violations"]}
+BLOCKING = ("serious", "critical")
+PHONE = {"width": 390, "height": 844}
 
 
 DOCS = toc_files()
@@ -123,6 +141,66 @@ def visit(browser, site):
         v.close()
 
 
+def axe_violations(page, options) -> list[str]:
+    """Run axe-core on the page as it is now; one line per serious or critical violation,
+    naming the rule, what it asks for and the elements (CSS selectors) that break it."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE_JS.read_text())
+    result = page.evaluate("async (options) => await window.axe.run(document, options)", options)
+    return [f"{v['id']} ({v['impact']}: {v['help']}) on {len(v['nodes'])} element(s): "
+            + "; ".join(" ".join(n["target"]) + f" {n['html'][:120]!r}" for n in v["nodes"][:4])
+            for v in result["violations"] if v["impact"] in BLOCKING]
+
+
+def set_theme(page, mode: str) -> None:
+    """Switch the page to the light or dark theme as the theme's own button does."""
+    page.evaluate("""(mode) => { localStorage.setItem('mode', mode);
+                                 document.documentElement.dataset.mode = mode;
+                                 document.documentElement.dataset.theme = mode; }""", mode)
+    page.wait_for_timeout(300)  # colour transitions
+
+
+# What makes a page wider than the screen: the page scrolls sideways (scrollLeft moves), or an
+# element of the article pokes out past the right edge with no box around it that scrolls (or
+# clips) sideways and itself ends on the screen (then the page itself would be cut off). The
+# off-canvas sidebars are not part of the article.
+SIDEWAYS_JS = """() => {
+  const vw = document.documentElement.clientWidth;
+  const se = document.scrollingElement;
+  se.scrollLeft = 100000; const scrolled = se.scrollLeft; se.scrollLeft = 0;
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+      + (el.className && typeof el.className === 'string' ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+  const wide = [];
+  for (const el of document.querySelectorAll('.bd-article-container *')) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.right <= vw + 1) continue;
+    // contained: some box around it scrolls or clips sideways and itself ends on the screen
+    let p = el.parentElement, contained = false;
+    while (p && p !== document.body && !contained) {
+      contained = getComputedStyle(p).overflowX !== 'visible' && p.getBoundingClientRect().right <= vw + 1;
+      p = p.parentElement;
+    }
+    if (!contained) {
+      let text = (el.textContent || '').trim().replace(/\\s+/g, ' ').slice(0, 60);
+      wide.push(`${describe(el)} reaches ${Math.round(r.right)} px: ${JSON.stringify(text)}`);
+    }
+  }
+  return {viewport: vw, scrollWidth: se.scrollWidth, scrolled, wide};
+}"""
+
+
+def sideways(page) -> list[str]:
+    """At the page's current width: why it scrolls sideways (empty when it does not)."""
+    r = page.evaluate(SIDEWAYS_JS)
+    problems = []
+    if r["scrolled"] > 0:
+        problems.append(f"the page scrolls sideways by {r['scrolled']} px (content {r['scrollWidth']} px wide, "
+                        f"screen {r['viewport']} px)")
+    # an element poking out counts once, at its outermost box
+    problems += r["wide"][:5]
+    return problems
+
+
 VISIBLE_TEXT_JS = """() => {
   for (const el of document.querySelectorAll('pre, code, script, style, textarea, .katex, .highlight'))
     el.remove();
@@ -141,6 +219,18 @@ def test_page(visit, site, doc):
     assert page.locator(".katex-error").count() == 0, f"{doc}: KaTeX error on the page"
     if "$" in (ROOT / f"{doc}.md").read_text() if (ROOT / f"{doc}.md").is_file() else False:
         assert typeset.count() > 0, f"{doc}: the source has math but the page shows none typeset"
+    # Same page load: accessibility in both themes, then the phone width (before the text
+    # check below, which removes code and math from the page).
+    problems = [f"light theme: {p}" for p in axe_violations(page, AXE_RULES)]
+    set_theme(page, "dark")
+    problems += [f"dark theme: {p}" for p in axe_violations(page, AXE_COLOUR_RULES)]
+    page.set_viewport_size(PHONE)
+    page.wait_for_timeout(600)  # the theme and site.js update scroll boxes 300 ms after a resize
+    problems += [f"at {PHONE['width']} px: {p}" for p in sideways(page)]
+    problems += [f"at {PHONE['width']} px: {p}" for p in axe_violations(page, AXE_PHONE_RULES)]
+    assert not problems, f"{doc}:\n  " + "\n  ".join(problems)
+    set_theme(page, "light")
+    page.set_viewport_size({"width": 1280, "height": 900})
     text = page.evaluate(VISIBLE_TEXT_JS)
     for raw in ("$$", "\\[", "\\(", "\\begin{", "\\frac"):
         assert raw not in text, f"{doc}: raw TeX {raw!r} visible: ...{text[max(0, text.find(raw) - 80):text.find(raw) + 80]}..."
@@ -205,6 +295,16 @@ def test_chapter_offers_its_notebook(visit, site, doc):
     assert response.ok, f"{doc}: {href} -> HTTP {response.status}"
     nb = json.loads(response.body())
     assert nb["nbformat"] == 4 and nb["cells"]
+    assert link.first.get_attribute("download") is not None, f"{doc}: the .ipynb link opens the file instead of saving it"
+    # Next to it in the same menu, and in the sidebar: the whole book as a PDF, and the bundle
+    # of notebooks with the library (scripts/build_bundle.py), both served by the site.
+    for name, kind in (("backprop-derived.pdf", b"%PDF"), ("backprop-derived-notebooks.zip", b"PK\x03\x04")):
+        menu = v.page.locator(f'.dropdown-download-buttons a[href$="downloads/{name}"]')
+        sidebar = v.page.locator(f'.bd-sidebar-primary a[href$="downloads/{name}"]')
+        assert menu.count() == 1 and sidebar.count() == 1, f"{doc}: no link to {name} in the download menu and the sidebar"
+        assert sidebar.first.is_visible(), f"{doc}: the sidebar link to {name} is not visible"
+        got = v.page.request.get(f"{site['url']}/{Path(doc).parent}/{menu.first.get_attribute('href')}")
+        assert got.ok and got.body()[:4] == kind, f"{doc}: {name} -> HTTP {got.status}"
 
 
 def test_screenshot_of_a_chapter(visit, artifacts):
@@ -214,3 +314,97 @@ def test_screenshot_of_a_chapter(visit, artifacts):
     v.page.screenshot(path=str(path))
     assert path.stat().st_size > 10_000
     assert re.search(r"Introduction", v.page.title())
+
+
+def test_the_accessibility_and_phone_checks_can_fail(visit):
+    """The two checks behind every page's test find what they look for: an image without a
+    text alternative, and a box wider than a phone that pushes the page sideways."""
+    v = visit("intro.html")
+    v.page.evaluate("""() => { const article = document.querySelector('.bd-article');
+                               const img = document.createElement('img');
+                               img.src = '_static/favicon.svg';
+                               article.prepend(img);
+                               const wide = document.createElement('div');
+                               wide.style.width = '900px';
+                               wide.textContent = 'a very wide box';
+                               article.prepend(wide); }""")
+    found = axe_violations(v.page, AXE_RULES)
+    assert any(p.startswith("image-alt (critical") for p in found), found
+    v.page.set_viewport_size(PHONE)
+    v.page.wait_for_timeout(600)
+    found = sideways(v.page)
+    assert found and "scrolls sideways" in found[0], found
+    assert any("a very wide box" in p for p in found), found
+
+
+def test_no_broken_internal_link_or_anchor(built_book):
+    """Offline link check (scripts/check_links.py): every link and anchor inside the built site
+    resolves, including the downloads (the PDF and the notebook bundle) every page links to."""
+    from check_links import broken_links
+
+    broken, checked = broken_links(built_book / "html")
+    assert checked > 100, f"only {checked} internal links found"
+    assert not broken, f"{len(broken)} broken internal link(s):\n  " + "\n  ".join(broken[:20])
+
+
+def test_no_page_repeats_an_id(built_book):
+    """Valid HTML: an id occurs once per page (sphinx-proof and sphinx-exercise repeat theirs;
+    _ext/site_fixes.py numbers the repeats)."""
+    from check_links import duplicate_ids
+
+    repeated = duplicate_ids(built_book / "html")
+    assert not repeated, "ids repeated on a page:\n  " + "\n  ".join(repeated)
+
+
+def test_the_link_check_can_fail(tmp_path):
+    from check_links import broken_links
+
+    (tmp_path / "a.html").write_text('<p id="here">x</p><a href="b.html">b</a><a href="a.html#here">ok</a>'
+                                     '<a href="#nowhere">bad</a><img src="_images/x.png"><a href="https://x.org/">ext</a>'
+                                     '<span id="here">again</span>')
+    broken, checked = broken_links(tmp_path)
+    assert checked == 4
+    assert sorted(b.split(" (")[1] for b in broken) == ["no file _images/x.png)", "no file b.html)",
+                                                       "no id 'nowhere' in a.html)"]
+    from check_links import duplicate_ids
+
+    assert duplicate_ids(tmp_path) == ["a.html: here"]
+
+
+FIGURE_PAGE = "chapters/05_activations.html"
+
+FIGURES_JS = """() => [...document.querySelectorAll('.bd-article img')].map(img => {
+  const canvas = document.createElement('canvas');
+  canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(img, 0, 0);
+  const corner = [...ctx.getImageData(2, 2, 1, 1).data];   // the figure's own background
+  return {src: img.getAttribute('src'), corner, card: getComputedStyle(img).backgroundColor,
+          page: getComputedStyle(document.querySelector('.bd-article')).color};
+})"""
+
+
+def _luminance(rgb) -> float:
+    r, g, b = (c / 255 for c in rgb[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_figures_read_well_in_the_dark_theme(visit, artifacts):
+    """The chapters' matplotlib figures are drawn on white on purpose (black axes and labels):
+    in the dark theme each is an opaque light panel on a white card, not black ink on the dark
+    page. A dark-theme screenshot of a figure is kept in artifacts/."""
+    v = visit(FIGURE_PAGE)
+    set_theme(v.page, "dark")
+    figures = v.page.evaluate(FIGURES_JS)
+    assert figures, f"{FIGURE_PAGE}: no figure"
+    text = v.page.evaluate("() => getComputedStyle(document.querySelector('.bd-article')).color")
+    assert _luminance([int(c) for c in re.findall(r"\d+", text)[:3]]) > 0.6, f"not the dark theme: text {text}"
+    for fig in figures:
+        assert fig["corner"][3] == 255 and _luminance(fig["corner"]) > 0.9, \
+            f"{fig['src']}: transparent or dark figure background {fig['corner']} (unreadable on the dark page)"
+        card = [int(c) for c in re.findall(r"\d+", fig["card"])[:3]]
+        assert card and _luminance(card) > 0.9, f"{fig['src']}: no light card behind the figure ({fig['card']})"
+    v.page.locator(".bd-article img").first.scroll_into_view_if_needed()
+    path = artifacts / "site-dark-figure.png"
+    v.page.screenshot(path=str(path))
+    assert path.stat().st_size > 10_000
