@@ -12,7 +12,9 @@ Each case builds the library module and the PyTorch module from the same weights
 that their outputs agree, then times ``forward`` + ``backward`` (a fixed random upstream
 gradient) with the repeats of the two sides interleaved (see :func:`benchmarks.run.interleaved`).
 Reported: minimum and median seconds per call, and ``torch / library`` (above 1: the library is
-faster). Nothing here asserts a time.
+faster). With ``--threads 1`` the clock is the process's CPU time (``time.process_time``): on a
+shared machine, time the operating system gives to other programs is not counted. Nothing here
+asserts a time.
 """
 
 from __future__ import annotations
@@ -169,13 +171,16 @@ def run(only: list[str] | None, repeats: int, min_block_s: float, threads: int |
     result = {"machine": describe(), "torch": torch.__version__,
               "threads": {"numpy_blas": threads, "torch": torch.get_num_threads()},
               "settings": {"dtype": "float32", "repeats": repeats, "min_block_s": min_block_s,
-                           "timing": "interleaved repeats of block means; min and median reported"},
+                           "timing": "interleaved repeats of block means; min and median reported",
+                           "clock": ("process CPU time (one thread each side: other programs do not count)"
+                                     if threads == 1 else "elapsed time (perf_counter)")},
               "cases": []}
     for case in CASES:
         if only and not any(case.key.startswith(o) for o in only):
             continue
         lib_fn, torch_fn, diff = case.build()
-        s = interleaved({"library": lib_fn, "torch": torch_fn}, repeats, min_block_s)
+        clock = time.process_time if threads == 1 else time.perf_counter
+        s = interleaved({"library": lib_fn, "torch": torch_fn}, repeats, min_block_s, clock)
         row = {"case": case.key, "label": case.label, "output_max_abs_diff": diff,
                "library_min_s": min(s["library"]), "library_median_s": statistics.median(s["library"]),
                "torch_min_s": min(s["torch"]), "torch_median_s": statistics.median(s["torch"]),

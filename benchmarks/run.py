@@ -56,34 +56,39 @@ CEILING_WHAT = (f"the matrix products of one training step of the {'-'.join(map(
 
 # ----------------------------------------------------------------------------- timing
 
-def time_block(fn: Callable[[], object], n: int) -> float:
-    """Mean seconds per call of ``fn`` over ``n`` back-to-back calls (garbage collector off)."""
+def time_block(fn: Callable[[], object], n: int, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Mean seconds per call of ``fn`` over ``n`` back-to-back calls (garbage collector off).
+
+    ``clock``: ``time.perf_counter`` (elapsed time, the default) or ``time.process_time`` (this
+    process's CPU time, which other programs on a shared machine do not inflate).
+    """
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        t0 = time.perf_counter()
+        t0 = clock()
         for _ in range(n):
             fn()
-        return (time.perf_counter() - t0) / n
+        return (clock() - t0) / n
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
-def calibrate(fn: Callable[[], object], min_block_s: float) -> int:
+def calibrate(fn: Callable[[], object], min_block_s: float, clock: Callable[[], float] = time.perf_counter) -> int:
     """Smallest power of two ``n`` such that ``n`` calls take at least ``min_block_s``."""
     fn()  # warm-up (first-call allocations, lazy imports)
     n = 1
     while True:
-        t = time_block(fn, n) * n
+        t = time_block(fn, n, clock) * n
         if t >= min_block_s or n >= 1 << 20:
             return n
         n *= 2 if t > min_block_s / 4 else 4
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int, min_block_s: float) -> dict[str, list[float]]:
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, min_block_s: float,
+                clock: Callable[[], float] = time.perf_counter) -> dict[str, list[float]]:
     """Time every function ``repeats`` times, rotating the order each round; seconds per call."""
-    inner = {k: calibrate(f, min_block_s) for k, f in fns.items()}
+    inner = {k: calibrate(f, min_block_s, clock) for k, f in fns.items()}
     samples: dict[str, list[float]] = {k: [] for k in fns}
     keys = list(fns)
     for r in range(repeats):
@@ -91,7 +96,7 @@ def interleaved(fns: dict[str, Callable[[], object]], repeats: int, min_block_s:
         if r % 2:
             order = order[::-1]
         for k in order:
-            samples[k].append(time_block(fns[k], inner[k]))
+            samples[k].append(time_block(fns[k], inner[k], clock))
     samples["_inner"] = inner  # type: ignore[assignment]
     return samples
 

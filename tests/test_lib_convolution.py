@@ -193,3 +193,17 @@ def test_strided_input_gradient_is_a_dilated_full_convolution():
         expected = np.zeros(n)
         expected[: full.size] = full
         np.testing.assert_allclose(layer.backward(g)[0, 0, 0], expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kernel", [2, (2, 3), 1])
+def test_maxpool_on_an_input_its_windows_tile_exactly_matches_torch_with_ties(kernel):
+    """The tiling path (stride = kernel, sizes divisible) routes ties like PyTorch too."""
+    rng = np.random.default_rng(8)
+    x = np.round(rng.standard_normal((2, 3, 8, 6)))
+    pool = bp.MaxPool2d(kernel)
+    xt = t64(x, True)
+    yt = F.max_pool2d(xt, kernel)
+    g = rng.standard_normal(yt.shape)
+    yt.backward(t64(g))
+    assert_matches_torch(pool(x), yt, f"MaxPool2d {kernel} tiled forward")
+    assert_matches_torch(pool.backward(g), xt.grad, f"MaxPool2d {kernel} tiled dX")

@@ -260,20 +260,32 @@ class MaxPool2d(Module):
             raise ValueError(f"{who}: expected input of shape (B, C, H, W), got {x.shape}")
         check_finite(x, who)
         _check_geometry(x.shape, self.kernel_size, self.stride, (0, 0), who)
-        win = _windows(x, self.kernel_size, self.stride, (0, 0))
-        flat = win.reshape(*win.shape[:4], -1)       # (B, C, Ho, Wo, kh*kw)
-        self._arg = flat.argmax(axis=-1)              # first maximum, row-major in the window
-        self._x_shape, self._dtype = x.shape, x.dtype
-        return np.take_along_axis(flat, self._arg[..., None], axis=-1)[..., 0]
+        win = _windows(x, self.kernel_size, self.stride, (0, 0))  # (B, C, Ho, Wo, kh, kw) view
+        kh, kw = self.kernel_size
+        best = win[..., 0, 0].copy()
+        arg = np.zeros(best.shape, dtype=np.intp)  # window offset u * kw + v of the maximum
+        for k in range(1, kh * kw):  # one pass per offset, each a strided view of x
+            candidate = win[..., k // kw, k % kw]
+            better = candidate > best  # strict: at a tie the first maximum stays, as in PyTorch
+            np.maximum(best, candidate, out=best)
+            arg[better] = k
+        self._arg, self._x_shape, self._dtype = arg, x.shape, x.dtype
+        return best
 
     def backward(self, grad_out) -> np.ndarray:
-        """Route each upstream gradient to the maximum of its window."""
+        """Route each upstream gradient to the (first) maximum of its window."""
         self._require_forward("_arg")
         g = self._check_grad_shape(grad_out, self._arg.shape)
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         Ho, Wo = self._arg.shape[2:]
         dx = np.zeros(self._x_shape, dtype=np.result_type(g, self._dtype))
-        for u in range(kh):
+        B, C, H, W = self._x_shape
+        if (sh, sw) == (kh, kw) and (H, W) == (Ho * kh, Wo * kw):  # windows tile the input
+            tiles = dx.reshape(B, C, Ho, kh, Wo, kw)  # a view: offset (u, v) of every window
+            for k in range(kh * kw):
+                tiles[:, :, :, k // kw, :, k % kw] = np.where(self._arg == k, g, 0.0)
+            return dx
+        for u in range(kh):  # windows overlap or leave gaps: add offset by offset
             for v in range(kw):
                 routed = np.where(self._arg == u * kw + v, g, 0.0)
                 dx[:, :, u : u + sh * Ho : sh, v : v + sw * Wo : sw] += routed
