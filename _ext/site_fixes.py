@@ -69,12 +69,22 @@ def _name_summaries(html):
     return Markup(fixed) if isinstance(html, Markup) else fixed
 
 
+HIDDEN_CELL_SUMMARY = '<summary aria-label="Toggle hidden content">'
+
+
 def fix_body(body: str) -> str:
-    """The bibliography's entries are ``role="doc-biblioentry"`` inside ``role="list"``, which
-    allows only list items (axe: ``aria-required-children``): the entries become list items."""
-    if 'class="citation-list"' not in body:
-        return body
-    return body.replace('role="doc-biblioentry"', 'role="listitem"')
+    """Two fixes in a page's body HTML.
+
+    * The bibliography's entries are ``role="doc-biblioentry"`` inside ``role="list"``, which
+      allows only list items (axe: ``aria-required-children``): the entries become list items.
+    * myst-nb's toggle of a hidden code cell is ``<summary aria-label="Toggle hidden content">``
+      around the visible text "Show code cell source": a name that does not contain the visible
+      label (axe: ``label-content-name-mismatch``). Without the aria-label, the visible text is
+      the name.
+    """
+    if 'class="citation-list"' in body:
+        body = body.replace('role="doc-biblioentry"', 'role="listitem"')
+    return body.replace(HIDDEN_CELL_SUMMARY, "<summary>")
 
 
 def page_context(app, pagename, templatename, context, doctree) -> None:
