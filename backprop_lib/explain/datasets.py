@@ -1,7 +1,7 @@
 """Small data sets the book generates itself (no download).
 
-:func:`spiral` is the classic interleaved-spirals classification problem (the data set of seed
-002's source): ``classes`` arms, each a spiral from the origin outwards, with Gaussian noise on
+:func:`spiral` is the classic interleaved-spirals classification problem (the data set of *Neural
+Networks from Scratch*): ``classes`` arms, each a spiral from the origin outwards, with Gaussian noise on
 the angle.  It is not linearly separable, so a network needs hidden layers to fit it.
 """
 
