@@ -28,8 +28,8 @@ else
   bash scripts/build_book.sh
 fi
 
-echo "==> test: ruff check backprop_lib tests scripts _ext benchmarks (configured in pyproject.toml)"
-ruff check backprop_lib tests scripts _ext benchmarks
+echo "==> test: ruff check backprop_lib tests scripts _ext benchmarks chapters (configured in pyproject.toml)"
+ruff check backprop_lib tests scripts _ext benchmarks chapters
 
 echo "==> test: pytest tests/ (library with line coverage >= 95%, notebooks clean, strict build, site in Chromium, PDF)"
 run_pytest -n 2 --cov=backprop_lib --cov-report=term --cov-fail-under=95 tests/
