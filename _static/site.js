@@ -25,5 +25,10 @@
   } else {
     tabStops();
   }
+  // Widths change once the page's fonts (KaTeX's among them) have loaded: measure again then.
+  window.addEventListener("load", tabStops);
+  if (document.fonts && document.fonts.ready) {
+    document.fonts.ready.then(tabStops);
+  }
   window.addEventListener("resize", later);
 })();
